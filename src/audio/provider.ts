@@ -1,0 +1,27 @@
+/**
+ * The speech-synthesis contract. A provider yields PCM at its own native rate; the audio stage
+ * (src/audio/speech-output.ts) resamples to the configured output and cuts chunks.
+ */
+export interface Pcm {
+  /** Interleaved little-endian-in-memory int16 samples. */
+  readonly samples: Int16Array;
+  readonly sampleRate: number;
+  readonly channels: number;
+}
+
+export interface VoiceRequest {
+  /** An engine voice id (e.g. `en-us`, `ru`); when absent the language or the text decides. */
+  readonly voice?: string;
+  /** A language code (e.g. `en`, `ru`). */
+  readonly language?: string;
+}
+
+export interface TtsProvider {
+  /** Stable name for logs, metrics and cache keys (`espeak`). */
+  readonly name: string;
+  /** Loads the engine; called once by the composition root before serving. */
+  warm(): Promise<void>;
+  /** The engine voice that `synthesize` would use for this text and request. */
+  resolveVoice(text: string, request: VoiceRequest): string;
+  synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm>;
+}

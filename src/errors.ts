@@ -1,0 +1,67 @@
+/**
+ * One error type for the whole server. `kind` decides the gRPC status (src/grpc/status-map.ts is
+ * the only place that maps it); `message` is safe to show a client; `cause` stays in the log.
+ */
+export const errorKinds = [
+  'bad_input',
+  'conflict',
+  'limit',
+  'unavailable',
+  'timeout',
+  'denied',
+  'unauthenticated',
+  'interrupted',
+  'internal',
+] as const;
+
+export type ErrorKind = (typeof errorKinds)[number];
+
+const retryableKinds: ReadonlySet<ErrorKind> = new Set(['unavailable', 'timeout', 'limit']);
+
+export class AppError extends Error {
+  readonly kind: ErrorKind;
+  readonly retryable: boolean;
+
+  constructor(kind: ErrorKind, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.kind = kind;
+    this.retryable = options.retryable ?? retryableKinds.has(kind);
+  }
+}
+
+/** The abort reason of an InterruptSession; the handler ends such streams with CANCELLED. */
+export class InterruptedError extends AppError {
+  constructor(message = 'interrupted') {
+    super('interrupted', message);
+    this.name = 'InterruptedError';
+  }
+}
+
+/** True for anything that means "this work was aborted": DOM AbortError, an abort reason, an SDK's abort. */
+export function isAbort(error: unknown): boolean {
+  if (error instanceof AppError) return error.kind === 'interrupted';
+  if (typeof error !== 'object' || error === null) return false;
+  const name = (error as { name?: unknown }).name;
+  return name === 'AbortError' || name === 'APIUserAbortError';
+}
+
+/**
+ * Turns whatever was thrown into an AppError. A signal that was aborted wins: its reason says why
+ * the work stopped (interrupt, client cancel, deadline, shutdown), whatever the throw site saw.
+ */
+export function toAppError(error: unknown, signal?: AbortSignal): AppError {
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof AppError) return reason;
+    return new AppError('interrupted', 'interrupted', { cause: reason });
+  }
+  if (error instanceof AppError) return error;
+  if (isAbort(error)) return new AppError('interrupted', 'interrupted', { cause: error });
+  return new AppError('internal', 'internal error', { cause: error });
+}
+
+/** Throws the signal's reason as an AppError when it is aborted. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw toAppError(signal.reason, signal);
+}

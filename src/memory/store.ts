@@ -1,0 +1,56 @@
+import type { ChatMessage } from '../text-processing/provider.js';
+
+/** What one finished turn leaves behind. `assistantText` holds only what the user heard. */
+export interface TurnRecord {
+  readonly hardwareId: string;
+  readonly sessionId: string;
+  readonly userText: string;
+  readonly assistantText: string;
+  /** True after an interrupt, a client cancel or a quiet stop. */
+  readonly interrupted: boolean;
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly provider: string;
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+}
+
+export interface UsageRecord {
+  readonly hardwareId: string;
+  readonly sessionId: string;
+  readonly source: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly model: string;
+  readonly at: Date;
+}
+
+export interface ContextBudget {
+  readonly maxTurns: number;
+  readonly maxChars: number;
+}
+
+/** The user's remembered context, ready to go into an LLM request. */
+export interface MemoryContext {
+  /** Earlier turns as chat messages, oldest first. */
+  readonly messages: readonly ChatMessage[];
+  /** Rolling summary of older conversation, '' when none. */
+  readonly summary: string;
+  /** Long-term facts about the user. */
+  readonly facts: readonly string[];
+}
+
+export const EMPTY_CONTEXT: MemoryContext = Object.freeze({ messages: [], summary: '', facts: [] });
+
+/**
+ * Conversation memory per hardware id. Every method is async so that a database backend fits the
+ * same shape as the embedded one; the pipeline bounds `context` with a time budget.
+ */
+export interface MemoryStore {
+  readonly name: string;
+  context(hardwareId: string, budget: ContextBudget, signal?: AbortSignal): Promise<MemoryContext>;
+  saveTurn(turn: TurnRecord): Promise<void>;
+  saveUsage(usage: UsageRecord): Promise<void>;
+  forget(hardwareId: string): Promise<void>;
+  close(): Promise<void>;
+}
