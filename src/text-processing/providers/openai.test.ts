@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { APIError } from 'openai';
+import { startFakeOpenAi, type FakeOpenAi } from '../../../test/fakes/openai-server.js';
+import { AppError, InterruptedError } from '../../errors.js';
+import type { LlmEvent, LlmRequest } from '../provider.js';
+import { OpenAiProvider, type OpenAiProviderOptions } from './openai.js';
+
+const TEST_TIMEOUT = { timeout: 10_000 };
+
+const request: LlmRequest = {
+  system: 'You are a test assistant.',
+  history: [],
+  prompt: 'what is on my screen',
+  maxOutputTokens: 64,
+  temperature: 0.3,
+};
+
+interface Outcome {
+  texts: string[];
+  usage: Extract<LlmEvent, { type: 'usage' }>[];
+  error: unknown;
+}
+
+async function run(provider: OpenAiProvider, req: LlmRequest = request, signal = new AbortController().signal): Promise<Outcome> {
+  const out: Outcome = { texts: [], usage: [], error: undefined };
+  try {
+    for await (const event of provider.stream(req, signal)) {
+      if (event.type === 'text') out.texts.push(event.text);
+      else out.usage.push(event);
+    }
+  } catch (error) {
+    out.error = error;
+  }
+  return out;
+}
+
+function assertAppError(error: unknown, kind: AppError['kind']): asserts error is AppError {
+  assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
+  assert.equal(error.kind, kind);
+  assert.doesNotMatch(error.message, /fake|upstream|do not show/i, 'upstream text must not reach clients');
+}
+
+function activeTimeouts(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
+
+describe('OpenAiProvider', () => {
+  let fake: FakeOpenAi;
+  let options: OpenAiProviderOptions;
+  const provider = (overrides: Partial<OpenAiProviderOptions> = {}): OpenAiProvider =>
+    new OpenAiProvider({ ...options, ...overrides });
+
+  before(async () => {
+    fake = await startFakeOpenAi();
+    options = {
+      baseUrl: fake.url,
+      apiKey: 'test-key',
+      model: 'test-model',
+      placeholderApiKey: 'placeholder-key',
+      firstTokenTimeoutMs: 5_000,
+      totalTimeoutMs: 8_000,
+    };
+  });
+  beforeEach(() => fake.reset());
+  after(() => fake.close());
+
+  describe('a healthy stream', () => {
+    it('yields every non-empty delta in order, then one usage event', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: ['Hello', '', ' there', '.'], usage: { promptTokens: 11, completionTokens: 7 } });
+      const out = await run(provider());
+      assert.equal(out.error, undefined);
+      assert.deepEqual(out.texts, ['Hello', ' there', '.']);
+      assert.deepEqual(out.usage, [{ type: 'usage', inputTokens: 11, outputTokens: 7, model: 'test-model' }]);
+    });
+
+    it('sends a streamed Chat Completions request with the configured model and limits', TEST_TIMEOUT, async () => {
+      await run(provider());
+      assert.equal(fake.requests.length, 1);
+      const sent = fake.requests[0];
+      assert.equal(sent.method, 'POST');
+      assert.equal(sent.path, '/v1/chat/completions');
+      assert.equal(sent.headers.authorization, 'Bearer test-key');
+      assert.equal(sent.body?.model, 'test-model');
+      assert.equal(sent.body?.stream, true);
+      assert.deepEqual(sent.body?.stream_options, { include_usage: true });
+      assert.equal(sent.body?.max_tokens, 64);
+      assert.equal(sent.body?.temperature, 0.3);
+      assert.equal(sent.outcome, 'completed');
+    });
+
+    it('sends the placeholder key when no api key is configured', TEST_TIMEOUT, async () => {
+      await run(provider({ apiKey: '' }));
+      assert.equal(fake.requests[0].headers.authorization, 'Bearer placeholder-key');
+    });
+
+    it('puts the system prompt first, the history in order and the prompt last', TEST_TIMEOUT, async () => {
+      const history = [
+        { role: 'user', content: 'first question' },
+        { role: 'assistant', content: 'first answer' },
+        { role: 'user', content: 'second question' },
+        { role: 'assistant', content: 'second answer' },
+      ] as const;
+      await run(provider(), { ...request, history });
+      assert.deepEqual(fake.requests[0].body?.messages, [
+        { role: 'system', content: 'You are a test assistant.' },
+        ...history,
+        { role: 'user', content: 'what is on my screen' },
+      ]);
+    });
+
+    it('leaves out an empty system prompt', TEST_TIMEOUT, async () => {
+      await run(provider(), { ...request, system: '' });
+      assert.deepEqual(fake.requests[0].body?.messages, [{ role: 'user', content: 'what is on my screen' }]);
+    });
+
+    it('sends the screenshot as an image part of the last user message, after the prompt text', TEST_TIMEOUT, async () => {
+      const image = { mimeType: 'image/webp', base64: 'UklGRiQAAABXRUJQVlA4IBgAAAAwAQCdASoBAAEAAwA0JaQAA3AA/vuUAAA=' };
+      await run(provider(), { ...request, history: [{ role: 'user', content: 'earlier' }], image });
+      const messages = fake.requests[0].body?.messages ?? [];
+      assert.equal(messages.length, 3);
+      assert.deepEqual(messages[1], { role: 'user', content: 'earlier' });
+      assert.deepEqual(messages[2], {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'what is on my screen' },
+          { type: 'image_url', image_url: { url: `data:image/webp;base64,${image.base64}` } },
+        ],
+      });
+    });
+
+    it('uses the model name the server reports in the usage event', TEST_TIMEOUT, async () => {
+      fake.script({ model: 'test-model-2024-01-01' });
+      const out = await run(provider());
+      assert.equal(out.usage.length, 1);
+      assert.equal(out.usage[0].model, 'test-model-2024-01-01');
+      assert.ok(out.usage[0].inputTokens > 0 && out.usage[0].outputTokens > 0);
+    });
+
+    it('yields no usage event when the server sends none', TEST_TIMEOUT, async () => {
+      fake.script({ reply: 'Hi.', usage: false });
+      const out = await run(provider());
+      assert.equal(out.error, undefined);
+      assert.deepEqual(out.texts, ['Hi.']);
+      assert.deepEqual(out.usage, []);
+    });
+
+    it('clears its timers when the stream completes', TEST_TIMEOUT, async () => {
+      const before = activeTimeouts();
+      const out = await run(provider({ firstTokenTimeoutMs: 60_000, totalTimeoutMs: 60_000 }));
+      assert.equal(out.error, undefined);
+      assert.equal(activeTimeouts(), before);
+    });
+  });
+
+  describe('upstream errors become AppError kinds with safe messages', () => {
+    const cases = [
+      { status: 429, kind: 'limit' },
+      { status: 500, kind: 'unavailable' },
+      { status: 503, kind: 'unavailable' },
+      { status: 401, kind: 'unauthenticated' },
+      { status: 403, kind: 'denied' },
+      { status: 400, kind: 'internal' },
+      { status: 404, kind: 'internal' },
+      { status: 422, kind: 'internal' },
+    ] as const;
+    for (const { status, kind } of cases) {
+      it(`HTTP ${status} → ${kind}`, TEST_TIMEOUT, async () => {
+        fake.script({ error: { status } });
+        const out = await run(provider());
+        assertAppError(out.error, kind);
+        assert.ok(out.error.cause instanceof APIError, 'the SDK error is kept as the cause');
+        assert.deepEqual(out.texts, []);
+        assert.equal(fake.requests.length, 1, 'the SDK must not retry');
+      });
+    }
+
+    it('429 is retryable, 401 is not', TEST_TIMEOUT, async () => {
+      fake.script({ error: { status: 429 } });
+      const limited = await run(provider());
+      assertAppError(limited.error, 'limit');
+      assert.equal(limited.error.retryable, true);
+      fake.script({ error: { status: 401 } });
+      const refused = await run(provider());
+      assertAppError(refused.error, 'unauthenticated');
+      assert.equal(refused.error.retryable, false);
+    });
+
+    it('an unreachable server → unavailable', TEST_TIMEOUT, async () => {
+      const gone = await startFakeOpenAi();
+      const url = gone.url;
+      await gone.close();
+      const out = await run(provider({ baseUrl: url }));
+      assertAppError(out.error, 'unavailable');
+    });
+
+    it('a connection dropped mid-stream → unavailable, after the text that did arrive', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: ['One', ' two', ' three', ' four'], dropAfterChunks: 2 });
+      const out = await run(provider());
+      assert.deepEqual(out.texts, ['One', ' two']);
+      assertAppError(out.error, 'unavailable');
+      assert.equal(fake.requests[0].outcome, 'server-dropped');
+    });
+
+    it('an error event inside the stream → unavailable', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: ['One', ' two'], streamErrorAfterChunks: 1 });
+      const out = await run(provider());
+      assert.deepEqual(out.texts, ['One']);
+      assertAppError(out.error, 'unavailable');
+    });
+  });
+
+  describe('timeouts', () => {
+    it('no response headers within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
+      fake.script({ hangBeforeHeaders: true });
+      const out = await run(provider({ firstTokenTimeoutMs: 100 }));
+      assertAppError(out.error, 'timeout');
+      await fake.waitForClose(0);
+    });
+
+    it('headers but no text within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
+      fake.script({ hangAfterChunks: 0 });
+      const out = await run(provider({ firstTokenTimeoutMs: 100 }));
+      assert.deepEqual(out.texts, []);
+      assertAppError(out.error, 'timeout');
+      await fake.waitForClose(0);
+    });
+
+    it('text that keeps coming slowly is cut by the total timeout', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: ['a', 'b', 'c', 'd', 'e', 'f'], chunkDelayMs: 100 });
+      const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 250 }));
+      assert.ok(out.texts.length >= 1 && out.texts.length < 6, `got ${out.texts.length} chunks`);
+      assertAppError(out.error, 'timeout');
+      await fake.waitForClose(0);
+    });
+
+    it('the first-token timeout stops counting once text arrives', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: ['a', 'b', 'c'], chunkDelayMs: 200 });
+      const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 5_000 }));
+      assert.equal(out.error, undefined);
+      assert.deepEqual(out.texts, ['a', 'b', 'c']);
+    });
+  });
+
+  describe('cancellation', () => {
+    it('an abort mid-stream closes the upstream request and ends the iterator with the reason', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: ['first', ' second'], hangAfterChunks: 1 });
+      const controller = new AbortController();
+      const iterator = provider().stream(request, controller.signal)[Symbol.asyncIterator]();
+      assert.deepEqual(await iterator.next(), { done: false, value: { type: 'text', text: 'first' } });
+      const pending = iterator.next();
+      const reason = new InterruptedError();
+      controller.abort(reason);
+      await assert.rejects(pending, (error) => error === reason);
+      await fake.waitForClose(0);
+      assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+    });
+
+    it('an abort before the response headers closes the upstream request', TEST_TIMEOUT, async () => {
+      fake.script({ hangBeforeHeaders: true });
+      const controller = new AbortController();
+      const running = run(provider(), request, controller.signal);
+      await fake.waitForRequest(0);
+      const reason = new InterruptedError();
+      controller.abort(reason);
+      const out = await running;
+      assert.equal(out.error, reason);
+      await fake.waitForClose(0);
+    });
+
+    it('an abort with no AppError reason ends as interrupted', TEST_TIMEOUT, async () => {
+      fake.script({ hangAfterChunks: 0 });
+      const controller = new AbortController();
+      const running = run(provider(), request, controller.signal);
+      await fake.waitForRequest(0);
+      controller.abort();
+      const out = await running;
+      assertAppError(out.error, 'interrupted');
+      await fake.waitForClose(0);
+    });
+
+    it('a consumer that stops reading closes the upstream request', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: ['one', ' two', ' three'], hangAfterChunks: 2 });
+      for await (const event of provider().stream(request, new AbortController().signal)) {
+        assert.deepEqual(event, { type: 'text', text: 'one' });
+        break;
+      }
+      await fake.waitForClose(0);
+    });
+
+    it('an already aborted signal sends nothing', TEST_TIMEOUT, async () => {
+      const reason = new InterruptedError();
+      const out = await run(provider(), request, AbortSignal.abort(reason));
+      assert.equal(out.error, reason);
+      assert.equal(fake.requests.length, 0);
+    });
+  });
+});

@@ -1,0 +1,199 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, OpenAIError } from 'openai';
+import type {
+  ChatCompletionContentPart,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
+import { AppError, type ErrorKind, isAbort, throwIfAborted, toAppError } from '../../errors.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../provider.js';
+
+/** Options of {@link OpenAiProvider}; the server fills them from `text_processing` and its `openai` block. */
+export interface OpenAiProviderOptions {
+  /** Base URL of an OpenAI-compatible API (`…/v1`); empty: the SDK's default. */
+  readonly baseUrl: string;
+  /** Empty: `placeholderApiKey` is sent (local servers need none, the SDK insists on one). */
+  readonly apiKey: string;
+  readonly model: string;
+  readonly placeholderApiKey: string;
+  /** No text within this long after the request starts → AppError('timeout'). */
+  readonly firstTokenTimeoutMs: number;
+  /** The whole answer must be complete within this long → AppError('timeout'). */
+  readonly totalTimeoutMs: number;
+}
+
+/** Client-safe messages; upstream text never reaches a client (it stays in the error's cause). */
+const SAFE_MESSAGES = {
+  limit: 'the language model is busy, please try again shortly',
+  unavailable: 'the language model is unavailable',
+  timeout: 'the language model did not answer in time',
+  unauthenticated: 'the server could not sign in to the language model',
+  denied: 'the language model refused the request',
+  internal: 'internal error',
+} as const satisfies Partial<Record<ErrorKind, string>>;
+
+type UpstreamKind = keyof typeof SAFE_MESSAGES;
+
+/** Error codes of Node and undici that mean the connection to the model failed or broke. */
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * A language model behind the Chat Completions API (`POST {baseUrl}/chat/completions`, streamed),
+ * which OpenAI and every OpenAI-compatible server (Ollama, vLLM, LM Studio, …) implement.
+ */
+export class OpenAiProvider implements LlmProvider {
+  readonly name = 'openai';
+  readonly #client: OpenAI;
+  readonly #model: string;
+  readonly #firstTokenTimeoutMs: number;
+  readonly #totalTimeoutMs: number;
+
+  constructor(options: OpenAiProviderOptions) {
+    this.#model = options.model;
+    this.#firstTokenTimeoutMs = options.firstTokenTimeoutMs;
+    this.#totalTimeoutMs = options.totalTimeoutMs;
+    this.#client = new OpenAI({
+      apiKey: options.apiKey === '' ? options.placeholderApiKey : options.apiKey,
+      baseURL: options.baseUrl === '' ? undefined : options.baseUrl,
+      // Retries and fallback are wrappers around a provider; a retry inside the SDK would hide
+      // failures from them and blow the turn's time budget.
+      maxRetries: 0,
+      // The SDK's timeout only covers the wait for response headers, which precede the first token.
+      timeout: Math.min(options.firstTokenTimeoutMs, options.totalTimeoutMs),
+    });
+  }
+
+  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    throwIfAborted(signal);
+    // One controller for the upstream request: the caller's abort and both timeouts end up here,
+    // each with its own reason, and aborting it closes the HTTP request.
+    const upstream = new AbortController();
+    const forwardAbort = (): void => upstream.abort(signal.reason);
+    signal.addEventListener('abort', forwardAbort, { once: true });
+    let firstTokenTimer: NodeJS.Timeout | undefined = setTimeout(
+      () => upstream.abort(timeoutError(`no text within ${this.#firstTokenTimeoutMs} ms`)),
+      this.#firstTokenTimeoutMs,
+    );
+    const totalTimer = setTimeout(
+      () => upstream.abort(timeoutError(`answer not complete within ${this.#totalTimeoutMs} ms`)),
+      this.#totalTimeoutMs,
+    );
+    let completed = false;
+    try {
+      const chunks = await this.#client.chat.completions.create(this.#body(request), { signal: upstream.signal });
+      let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
+      for await (const chunk of chunks) {
+        const text = chunk.choices[0]?.delta?.content;
+        if (text) {
+          clearTimeout(firstTokenTimer);
+          firstTokenTimer = undefined;
+          yield { type: 'text', text };
+        }
+        // Some servers repeat running totals on every chunk; the last one is the answer's.
+        if (chunk.usage) {
+          usage = {
+            inputTokens: chunk.usage.prompt_tokens,
+            outputTokens: chunk.usage.completion_tokens,
+            model: chunk.model || this.#model,
+          };
+        }
+      }
+      // The SDK ends a stream quietly when its request is aborted: only the signal tells.
+      if (upstream.signal.aborted) throw toAppError(upstream.signal.reason, upstream.signal);
+      completed = true;
+      if (usage) yield { type: 'usage', ...usage };
+    } catch (error) {
+      throw translateOpenAiError(error, upstream.signal);
+    } finally {
+      clearTimeout(firstTokenTimer);
+      clearTimeout(totalTimer);
+      signal.removeEventListener('abort', forwardAbort);
+      // The consumer stopped early or something failed: close the upstream request now rather
+      // than rely on the SDK's own stream cleanup, which is an implementation detail.
+      if (!completed) upstream.abort(new AppError('interrupted', 'interrupted'));
+    }
+  }
+
+  #body(request: LlmRequest): ChatCompletionCreateParamsStreaming {
+    const messages: ChatCompletionMessageParam[] = [];
+    if (request.system !== '') messages.push({ role: 'system', content: request.system });
+    for (const message of request.history) messages.push({ role: message.role, content: message.content });
+    if (request.image) {
+      const content: ChatCompletionContentPart[] = [
+        { type: 'text', text: request.prompt },
+        { type: 'image_url', image_url: { url: `data:${request.image.mimeType};base64,${request.image.base64}` } },
+      ];
+      messages.push({ role: 'user', content });
+    } else {
+      messages.push({ role: 'user', content: request.prompt });
+    }
+    return {
+      model: this.#model,
+      messages,
+      max_tokens: request.maxOutputTokens,
+      temperature: request.temperature,
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+  }
+}
+
+/**
+ * The one place that reads the OpenAI SDK's error shapes. `signal` is the upstream request's:
+ * when it was aborted, its reason (the caller's interrupt, or one of our timeouts) wins over
+ * whatever the SDK threw.
+ */
+export function translateOpenAiError(error: unknown, signal: AbortSignal): AppError {
+  if (signal.aborted) return toAppError(error, signal);
+  if (error instanceof AppError) return error;
+  if (error instanceof APIConnectionTimeoutError) return upstreamError('timeout', error);
+  if (isAbort(error)) return toAppError(error);
+  if (error instanceof APIConnectionError) return upstreamError('unavailable', error);
+  if (error instanceof APIError) return upstreamError(kindOfStatus(error.status), error);
+  if (error instanceof OpenAIError || error instanceof SyntaxError || isNetworkFailure(error)) {
+    // A broken stream: no body, a chunk that is not JSON, or the connection reset mid-answer.
+    return upstreamError('unavailable', error);
+  }
+  return upstreamError('internal', error);
+}
+
+function kindOfStatus(status: number | undefined): UpstreamKind {
+  // No status: an error event inside an already-open stream, i.e. the model failed mid-answer.
+  if (status === undefined) return 'unavailable';
+  if (status === 429) return 'limit';
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'denied';
+  if (status === 408) return 'timeout';
+  if (status >= 500) return 'unavailable';
+  // 400, 404, 422 and the rest: our request or our configuration (model name, URL) is wrong.
+  return 'internal';
+}
+
+function isNetworkFailure(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || code.startsWith('UND_ERR_'))) return true;
+    // undici's fetch reports a body cut short as TypeError('terminated').
+    if (e instanceof TypeError && e.message === 'terminated') return true;
+  }
+  return false;
+}
+
+function upstreamError(kind: UpstreamKind, cause: unknown): AppError {
+  return new AppError(kind, SAFE_MESSAGES[kind], { cause });
+}
+
+function timeoutError(detail: string): AppError {
+  return new AppError('timeout', SAFE_MESSAGES.timeout, { cause: new Error(detail) });
+}
