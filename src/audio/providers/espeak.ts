@@ -1,0 +1,202 @@
+import type { ESpeakNGWorker } from '@echogarden/espeak-ng-emscripten';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { AppError, throwIfAborted } from '../../errors.js';
+import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
+import { splitForSynthesis } from '../text-segments.js';
+import { normaliseTag, selectVoice, type VoiceLookup } from '../voice-select.js';
+
+/**
+ * eSpeak NG compiled to WebAssembly: offline, in-process, about a hundred times faster than
+ * real time once warm. One engine instance serves every utterance; synthesis is synchronous, so
+ * utterances never interleave inside it and switching voices per call is safe.
+ */
+
+export interface EspeakOptions {
+  /** `audio_generation.voices`: language → voice, `default` required. */
+  readonly voices: Readonly<Record<string, string>>;
+  /** `audio_generation.espeak.rate_wpm`. */
+  readonly rateWpm: number;
+  /** `audio_generation.espeak.pitch` (0–99). */
+  readonly pitch: number;
+  /**
+   * `audio_generation.espeak.max_segment_chars`: longer texts are synthesized in pieces, so an
+   * abort is honoured between them and the event loop is not held for long.
+   */
+  readonly maxSegmentChars: number;
+  /**
+   * Spoken (and discarded) once per configured voice by `warm()`: the first syntheses run
+   * several times slower until the engine's code is optimised. Absent: no warm-up synthesis.
+   */
+  readonly warmupText?: string;
+}
+
+interface Engine {
+  readonly worker: ESpeakNGWorker;
+  readonly sampleRate: number;
+  /** Lower-cased identifier, its last part, and name → the voice id used with set_voice. */
+  readonly voices: ReadonlyMap<string, string>;
+  /** Language → the voice that speaks it best. */
+  readonly languages: ReadonlyMap<string, string>;
+}
+
+function catalogue(worker: ESpeakNGWorker): Pick<Engine, 'voices' | 'languages'> {
+  const voices = new Map<string, string>();
+  const languages = new Map<string, { voice: string; priority: number }>();
+  for (const info of worker.list_voices()) {
+    const id = (info.identifier.split('/').pop() ?? info.identifier).toLowerCase();
+    for (const key of [info.identifier.toLowerCase(), id, info.name.toLowerCase()]) {
+      if (!voices.has(key)) voices.set(key, id);
+    }
+    for (const { name, priority } of info.languages) {
+      const best = languages.get(name);
+      // eSpeak ranks voices for a language by priority (lower is better); a tie goes to the
+      // voice named after the language itself.
+      if (best === undefined || priority < best.priority || (priority === best.priority && id === name)) {
+        languages.set(name, { voice: id, priority });
+      }
+    }
+  }
+  return { voices, languages: new Map([...languages].map(([name, best]) => [name, best.voice])) };
+}
+
+/** Concatenates the engine's blocks into one array (a copy, so nothing aliases its heap). */
+function concat(blocks: readonly Int16Array[]): Int16Array {
+  let length = 0;
+  for (const block of blocks) length += block.length;
+  const out = new Int16Array(length);
+  let offset = 0;
+  for (const block of blocks) {
+    out.set(block, offset);
+    offset += block.length;
+  }
+  return out;
+}
+
+export class EspeakTts implements TtsProvider {
+  readonly name = 'espeak';
+  readonly #options: EspeakOptions;
+  #loading: Promise<Engine> | undefined;
+  #engine: Engine | undefined;
+  #currentVoice: string | undefined;
+
+  /** No work here: the engine loads in `warm()` (or on first use). */
+  constructor(options: EspeakOptions) {
+    if (options.voices.default === undefined) throw new AppError('internal', 'espeak: voices.default is required');
+    this.#options = options;
+  }
+
+  /** Loads the engine, checks every configured voice exists, and warms it up. Idempotent. */
+  async warm(): Promise<void> {
+    await this.#load();
+  }
+
+  /** Works before `warm()` too, with the configured voices only. */
+  resolveVoice(text: string, request: VoiceRequest): string {
+    return selectVoice(text, request, this.#lookup());
+  }
+
+  /**
+   * One `Pcm` (22050 Hz mono for eSpeak) per piece of text (see `maxSegmentChars`); the event
+   * loop gets a turn between pieces, and an aborted `signal` stops before the next one.
+   */
+  async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
+    throwIfAborted(signal);
+    const engine = await this.#load();
+    const pieces = splitForSynthesis(text, this.#options.maxSegmentChars);
+    for (let i = 0; i < pieces.length; i++) {
+      if (i > 0) await nextTurn();
+      throwIfAborted(signal);
+      const samples = this.#render(engine, pieces[i]!, voice);
+      if (samples.length > 0) yield { samples, sampleRate: engine.sampleRate, channels: 1 };
+    }
+  }
+
+  #lookup(): VoiceLookup {
+    const configured = this.#options.voices;
+    const engine = this.#engine;
+    if (engine === undefined) {
+      const known = new Set(Object.values(configured).map(normaliseTag));
+      return { configured, voice: (id) => (known.has(id) ? id : undefined), voiceForLanguage: () => undefined };
+    }
+    return {
+      configured,
+      voice: (id) => engine.voices.get(id),
+      voiceForLanguage: (language) => engine.languages.get(language),
+    };
+  }
+
+  #load(): Promise<Engine> {
+    this.#loading ??= this.#init().catch((error: unknown) => {
+      this.#loading = undefined;
+      throw error;
+    });
+    return this.#loading;
+  }
+
+  async #init(): Promise<Engine> {
+    let worker: ESpeakNGWorker;
+    try {
+      const { default: init } = await import('@echogarden/espeak-ng-emscripten');
+      const module = await init();
+      worker = new module.eSpeakNGWorker();
+      worker.set_rate(this.#options.rateWpm);
+      worker.set_pitch(this.#options.pitch);
+    } catch (error) {
+      throw new AppError('unavailable', 'the speech engine could not be loaded', { cause: error });
+    }
+    const engine: Engine = { worker, sampleRate: worker.get_samplerate(), ...catalogue(worker) };
+    const missing = Object.entries(this.#options.voices).filter(([, voice]) => !engine.voices.has(normaliseTag(voice)));
+    if (missing.length > 0) {
+      const list = missing.map(([language, voice]) => `${language}: ${voice}`).join(', ');
+      throw new AppError('internal', `espeak has no voice for audio_generation.voices (${list})`);
+    }
+    this.#currentVoice = undefined;
+    this.#engine = engine;
+    const warmup = this.#options.warmupText;
+    if (warmup !== undefined && warmup.trim() !== '') {
+      for (const voice of new Set(Object.values(this.#options.voices).map((v) => engine.voices.get(normaliseTag(v))!))) {
+        this.#render(engine, warmup, voice);
+      }
+    }
+    return engine;
+  }
+
+  #render(engine: Engine, text: string, voice: string): Int16Array {
+    if (this.#currentVoice !== voice) {
+      this.#currentVoice = undefined;
+      const id = engine.voices.get(normaliseTag(voice));
+      if (id === undefined || engine.worker.set_voice(id) !== 0) throw new AppError('bad_input', `unknown voice "${voice}"`);
+      this.#currentVoice = voice;
+    }
+    const blocks: Int16Array[] = [];
+    try {
+      engine.worker.synthesize(text, (samples) => {
+        // 0.3.5's glue already copies out of the WASM heap; copying again costs little and keeps
+        // this correct should a later version hand over a view of a reused buffer.
+        blocks.push(samples.slice());
+        return false;
+      });
+    } catch (error) {
+      // An Emscripten abort leaves the module unusable: the next call loads a fresh one.
+      this.#engine = undefined;
+      this.#loading = undefined;
+      throw new AppError('internal', 'speech synthesis failed', { cause: error });
+    }
+    return concat(blocks);
+  }
+}
+
+/** The options of `EspeakTts` from the `audio_generation` section of the config. */
+export function espeakOptionsFromConfig(audio: {
+  readonly voices: Readonly<Record<string, string>>;
+  readonly espeak: { readonly rate_wpm: number; readonly pitch: number; readonly max_segment_chars: number };
+  readonly welcome: { readonly default_text: string };
+}): EspeakOptions {
+  return {
+    voices: audio.voices,
+    rateWpm: audio.espeak.rate_wpm,
+    pitch: audio.espeak.pitch,
+    maxSegmentChars: audio.espeak.max_segment_chars,
+    warmupText: audio.welcome.default_text,
+  };
+}

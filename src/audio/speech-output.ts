@@ -1,0 +1,317 @@
+import { AppError, throwIfAborted, toAppError } from '../errors.js';
+import { PcmChunker, type PcmChunk } from './chunker.js';
+import { LruCache } from './lru-cache.js';
+import type { Pcm, TtsProvider, VoiceRequest } from './provider.js';
+import { ResampleStream } from './resample-stream.js';
+import { convertChannels, Resampler, type ResamplerQuality } from './resampler.js';
+import { fillDigitalSilence, fitFrames, lastLoudFrame, padFrames, trimSilence } from './silence.js';
+
+/**
+ * The one audio stage: text → provider PCM → silence at the utterance's ends set to one pause →
+ * the configured rate (one continuous conversion per utterance) → the configured channels →
+ * pauses kept audible → exact chunks with no all-zero piece. The turn pipeline streams it
+ * (`speak`); the welcome RPC takes whole, cached utterances (`speakCached`).
+ */
+
+/** One piece of output audio: int16 little-endian PCM at the configured rate and channels. */
+export interface AudioPiece {
+  readonly data: Buffer;
+  /** Samples per channel in `data`. */
+  readonly frames: number;
+  readonly sampleRate: number;
+  readonly channels: number;
+}
+
+/** A whole utterance, for callers that must know its duration before sending it. */
+export interface SpokenUtterance {
+  /** Read-only: cached utterances share these buffers. */
+  readonly pieces: readonly AudioPiece[];
+  /** Seconds of audio in `pieces` (what the client will play). */
+  readonly durationSec: number;
+  readonly fromCache: boolean;
+  /** The provider's name (`espeak`). */
+  readonly engine: string;
+  readonly voice: string;
+}
+
+/** Plain values from `audio_generation` (see `speechOutputOptionsFromConfig`). */
+export interface SpeechOutputOptions {
+  readonly sampleRate: number;
+  readonly channels: number;
+  readonly chunkBytes: number;
+  readonly quality: ResamplerQuality;
+  readonly cacheMaxEntries: number;
+  readonly cacheMaxBytes: number;
+  /** |int16 sample| at or below this is silence when trimming an utterance's ends. */
+  readonly silenceThreshold: number;
+  /** Silence at each end of an utterance (the engine's is cut or extended to it). */
+  readonly silencePadMs: number;
+  /**
+   * Turn exact-zero samples into ±1 so pauses survive clients that drop all-zero chunks
+   * (`audio_generation.silence.fill_digital_silence`).
+   */
+  readonly fillDigitalSilence: boolean;
+  /**
+   * Audio is resampled in blocks of this much (seamlessly), so the first chunk leaves early and
+   * the event loop is never held for a whole sentence (`audio_generation.resample_block_ms`).
+   */
+  readonly resampleBlockMs: number;
+}
+
+/** Where one utterance's conversion stands while its parts arrive. */
+interface RenderState {
+  /** No audible audio yet: leading silence is still being trimmed. */
+  atStart: boolean;
+  /** Trailing silence of the audio so far: an inner pause, unless the utterance ends here. */
+  carry: Pcm | undefined;
+  stream: ResampleStream | undefined;
+  /** Rate and channels of the parts `stream` converts. */
+  rate: number;
+  channels: number;
+}
+
+function join(a: Int16Array, b: Int16Array): Int16Array {
+  if (a.length === 0) return b;
+  const out = new Int16Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+interface Rendered {
+  readonly pieces: readonly AudioPiece[];
+  readonly durationSec: number;
+}
+
+interface Job {
+  readonly promise: Promise<Rendered>;
+  readonly controller: AbortController;
+  waiters: number;
+}
+
+/** Rejects with the signal's reason as soon as it aborts; settles like `promise` otherwise. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(toAppError(signal.reason, signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export class SpeechOutput {
+  readonly #provider: TtsProvider;
+  readonly #options: SpeechOutputOptions;
+  readonly #resampler: Resampler;
+  readonly #cache: LruCache<Rendered>;
+  /** Cache misses being synthesized, shared by every caller that asks for the same key. */
+  readonly #jobs = new Map<string, Job>();
+
+  constructor(provider: TtsProvider, options: SpeechOutputOptions) {
+    // Fails now, not on the first utterance, when chunk_bytes cannot hold one frame.
+    new PcmChunker(options.channels, options.chunkBytes);
+    this.#provider = provider;
+    this.#options = options;
+    this.#resampler = new Resampler({ quality: options.quality });
+    this.#cache = new LruCache({ maxEntries: options.cacheMaxEntries, maxBytes: options.cacheMaxBytes });
+  }
+
+  /** The provider's name, for logs and the welcome metadata. */
+  get engine(): string {
+    return this.#provider.name;
+  }
+
+  /**
+   * The text's audio as it is made (no cache): pieces of exactly `chunkBytes` (the last may be
+   * shorter), none all zeros. Blank text yields nothing. Throws the abort reason once `signal`
+   * aborts; the provider stops between its pieces.
+   */
+  speak(text: string, voice: VoiceRequest, signal: AbortSignal): AsyncIterable<AudioPiece> {
+    return this.#render(text, this.#provider.resolveVoice(text, voice), signal);
+  }
+
+  /**
+   * The whole utterance, from the cache when the same (engine, voice, rate, channels, text) was
+   * spoken before. Concurrent callers of one text share one synthesis, which is aborted only
+   * when every one of them has given up. Blank text is bad input.
+   */
+  async speakCached(text: string, voice: VoiceRequest, signal: AbortSignal): Promise<SpokenUtterance> {
+    throwIfAborted(signal);
+    if (text.trim() === '') throw new AppError('bad_input', 'text is empty');
+    const resolved = this.#provider.resolveVoice(text, voice);
+    const key = JSON.stringify([this.#provider.name, resolved, this.#options.sampleRate, this.#options.channels, text]);
+    const base = { engine: this.#provider.name, voice: resolved };
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return { ...cached, ...base, fromCache: true };
+
+    const job = this.#jobs.get(key) ?? this.#startJob(key, text, resolved);
+    job.waiters++;
+    let settled = false;
+    try {
+      const rendered = await untilAborted(job.promise, signal);
+      settled = true;
+      return { ...rendered, ...base, fromCache: false };
+    } finally {
+      job.waiters--;
+      if (!settled && job.waiters === 0) {
+        job.controller.abort(signal.reason);
+        // A caller arriving now must start afresh, not join a synthesis that is stopping.
+        if (this.#jobs.get(key) === job) this.#jobs.delete(key);
+      }
+    }
+  }
+
+  /** Synthesizes the text into the cache (the default greeting at start-up). */
+  async warmCache(text: string, voice: VoiceRequest = {}, signal: AbortSignal = new AbortController().signal): Promise<void> {
+    await this.speakCached(text, voice, signal);
+  }
+
+  /** Frees the resampler's converters. */
+  async close(): Promise<void> {
+    await this.#resampler.close();
+  }
+
+  #startJob(key: string, text: string, voice: string): Job {
+    const controller = new AbortController();
+    const promise = this.#collect(text, voice, controller.signal).then((rendered) => {
+      const bytes = rendered.pieces.reduce((sum, piece) => sum + piece.data.length, 0);
+      this.#cache.set(key, rendered, bytes);
+      return rendered;
+    });
+    const job: Job = { promise, controller, waiters: 0 };
+    this.#jobs.set(key, job);
+    // Waiters see the outcome through their own await; this keeps an abandoned job's rejection
+    // from being reported as unhandled.
+    promise
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#jobs.get(key) === job) this.#jobs.delete(key);
+      });
+    return job;
+  }
+
+  async #collect(text: string, voice: string, signal: AbortSignal): Promise<Rendered> {
+    const pieces: AudioPiece[] = [];
+    let frames = 0;
+    for await (const piece of this.#render(text, voice, signal)) {
+      pieces.push(piece);
+      frames += piece.frames;
+    }
+    return { pieces: Object.freeze(pieces), durationSec: frames / this.#options.sampleRate };
+  }
+
+  /**
+   * Each provider part is sent as soon as it arrives, except its trailing silence, which waits
+   * for the next part: if that part is audible the silence was a pause and goes out as it was;
+   * if the utterance ends instead, it becomes the closing pause.
+   */
+  async *#render(text: string, voice: string, signal: AbortSignal): AsyncGenerator<AudioPiece> {
+    throwIfAborted(signal);
+    if (text.trim() === '') return;
+    const chunker = new PcmChunker(this.#options.channels, this.#options.chunkBytes);
+    const state: RenderState = { atStart: true, carry: undefined, stream: undefined, rate: 0, channels: 0 };
+    for await (const pcm of this.#provider.synthesize(text, voice, signal)) {
+      throwIfAborted(signal);
+      for await (const samples of this.#part(state, pcm)) yield* this.#pieces(chunker.push(samples), signal);
+    }
+    throwIfAborted(signal);
+    for await (const samples of this.#end(state)) yield* this.#pieces(chunker.push(samples), signal);
+    yield* this.#pieces(chunker.flush(), signal);
+  }
+
+  /** One provider part, up to its last audible frame, at the output rate and channels. */
+  async *#part(state: RenderState, pcm: Pcm): AsyncGenerator<Int16Array> {
+    let samples = pcm.samples;
+    const carry = state.carry;
+    state.carry = undefined;
+    if (carry !== undefined) {
+      if (carry.sampleRate === pcm.sampleRate && carry.channels === pcm.channels) samples = join(carry.samples, samples);
+      else yield* this.#convert(state, carry);
+    }
+    const { channels, sampleRate } = pcm;
+    const last = lastLoudFrame(samples, channels, this.#options.silenceThreshold);
+    // Silence before anything audible is dropped: the leading pause is set when audio starts.
+    if (!state.atStart || last >= 0) state.carry = { samples: samples.slice((last + 1) * channels), sampleRate, channels };
+    if (last < 0) return;
+    let head = samples.subarray(0, (last + 1) * channels);
+    if (state.atStart) {
+      const silence = { threshold: this.#options.silenceThreshold, padMs: this.#options.silencePadMs };
+      head = trimSilence(head, channels, sampleRate, silence, { start: true, end: false });
+      state.atStart = false;
+    }
+    yield* this.#convert(state, { samples: head, sampleRate, channels });
+  }
+
+  /** The closing pause (the carried silence cut or extended to the pad) and the converter's tail. */
+  async *#end(state: RenderState): AsyncGenerator<Int16Array> {
+    const carry = state.carry;
+    state.carry = undefined;
+    if (carry !== undefined && !state.atStart) {
+      const frames = padFrames(this.#options.silencePadMs, carry.sampleRate);
+      yield* this.#convert(state, { ...carry, samples: fitFrames(carry.samples, carry.channels, frames) });
+    }
+    if (state.stream !== undefined) yield* this.#output(await state.stream.flush(), state.channels);
+    state.stream = undefined;
+  }
+
+  /** Audio through the utterance's one continuous resampler (a new one if the format changes). */
+  async *#convert(state: RenderState, pcm: Pcm): AsyncGenerator<Int16Array> {
+    if (pcm.samples.length === 0) return;
+    if (state.stream !== undefined && (state.rate !== pcm.sampleRate || state.channels !== pcm.channels)) {
+      yield* this.#output(await state.stream.flush(), state.channels);
+      state.stream = undefined;
+    }
+    if (state.stream === undefined) {
+      state.stream = new ResampleStream(this.#resampler, pcm.channels, pcm.sampleRate, this.#options.sampleRate);
+      state.rate = pcm.sampleRate;
+      state.channels = pcm.channels;
+    }
+    // Without a block size (an options object from before the key existed) the part goes whole.
+    const blockMs = this.#options.resampleBlockMs;
+    const blockFrames = blockMs > 0 ? Math.max(1, padFrames(blockMs, pcm.sampleRate)) : pcm.samples.length;
+    const block = blockFrames * pcm.channels;
+    for (let start = 0; start < pcm.samples.length; start += block) {
+      yield* this.#output(await state.stream.push(pcm.samples.subarray(start, start + block)), pcm.channels);
+    }
+  }
+
+  /** Resampled audio in the output channels, pauses filled; nothing when empty. */
+  *#output(samples: Int16Array, channels: number): Generator<Int16Array> {
+    if (samples.length === 0) return;
+    const converted = convertChannels(samples, channels, this.#options.channels);
+    yield this.#options.fillDigitalSilence ? fillDigitalSilence(converted, this.#options.channels) : converted;
+  }
+
+  /** Output pieces; an abort stops them between two pieces, not only between provider parts. */
+  *#pieces(chunks: readonly PcmChunk[], signal: AbortSignal): Generator<AudioPiece> {
+    const { sampleRate, channels } = this.#options;
+    for (const chunk of chunks) {
+      throwIfAborted(signal);
+      yield { data: chunk.data, frames: chunk.frames, sampleRate, channels };
+    }
+  }
+}
+
+/** The options of `SpeechOutput` from the `audio_generation` section of the config. */
+export function speechOutputOptionsFromConfig(audio: {
+  readonly sample_rate: number;
+  readonly channels: number;
+  readonly chunk_bytes: number;
+  readonly resampler_quality: ResamplerQuality;
+  readonly resample_block_ms: number;
+  readonly cache: { readonly max_entries: number; readonly max_bytes: number };
+  readonly silence: { readonly threshold: number; readonly pad_ms: number; readonly fill_digital_silence: boolean };
+}): SpeechOutputOptions {
+  return {
+    sampleRate: audio.sample_rate,
+    channels: audio.channels,
+    chunkBytes: audio.chunk_bytes,
+    quality: audio.resampler_quality,
+    cacheMaxEntries: audio.cache.max_entries,
+    cacheMaxBytes: audio.cache.max_bytes,
+    silenceThreshold: audio.silence.threshold,
+    silencePadMs: audio.silence.pad_ms,
+    fillDigitalSilence: audio.silence.fill_digital_silence,
+    resampleBlockMs: audio.resample_block_ms,
+  };
+}

@@ -1,0 +1,163 @@
+import type { VoiceRequest } from './provider.js';
+
+/**
+ * Picking a TTS voice for a text, free of any engine: the engine hands in lookups. A voice of
+ * the wrong language is worse than a plain one (an English voice spells Cyrillic letter by
+ * letter), so the text's own script has a say whenever the request does not name a voice.
+ */
+
+/** Writing systems told apart; `latin` carries no language of its own (it falls to the default). */
+export type Script =
+  | 'latin'
+  | 'cyrillic'
+  | 'greek'
+  | 'arabic'
+  | 'hebrew'
+  | 'devanagari'
+  | 'han'
+  | 'kana'
+  | 'hangul'
+  | 'thai'
+  | 'georgian'
+  | 'armenian';
+
+const scriptPatterns: ReadonlyArray<readonly [Script, RegExp]> = [
+  ['latin', /\p{Script=Latin}/u],
+  ['cyrillic', /\p{Script=Cyrillic}/u],
+  ['greek', /\p{Script=Greek}/u],
+  ['arabic', /\p{Script=Arabic}/u],
+  ['hebrew', /\p{Script=Hebrew}/u],
+  ['devanagari', /\p{Script=Devanagari}/u],
+  ['han', /\p{Script=Han}/u],
+  ['kana', /[\p{Script=Hiragana}\p{Script=Katakana}]/u],
+  ['hangul', /\p{Script=Hangul}/u],
+  ['thai', /\p{Script=Thai}/u],
+  ['georgian', /\p{Script=Georgian}/u],
+  ['armenian', /\p{Script=Armenian}/u],
+];
+
+/** The language a script implies when nothing else says; Latin implies none. */
+const scriptLanguage: Readonly<Record<Script, string | undefined>> = {
+  latin: undefined,
+  cyrillic: 'ru',
+  greek: 'el',
+  arabic: 'ar',
+  hebrew: 'he',
+  devanagari: 'hi',
+  han: 'cmn',
+  kana: 'ja',
+  hangul: 'ko',
+  thai: 'th',
+  georgian: 'ka',
+  armenian: 'hy',
+};
+
+/** Languages usually written in a non-Latin script; any other language is taken as Latin-script. */
+const languageScript: Readonly<Record<string, Script>> = {
+  ru: 'cyrillic', uk: 'cyrillic', be: 'cyrillic', bg: 'cyrillic', sr: 'cyrillic', mk: 'cyrillic',
+  kk: 'cyrillic', ky: 'cyrillic', tt: 'cyrillic', ba: 'cyrillic', cv: 'cyrillic', mn: 'cyrillic', tg: 'cyrillic',
+  el: 'greek', grc: 'greek',
+  ar: 'arabic', fa: 'arabic', ur: 'arabic', ps: 'arabic', sd: 'arabic',
+  he: 'hebrew', yi: 'hebrew',
+  hi: 'devanagari', mr: 'devanagari', ne: 'devanagari', sa: 'devanagari', kok: 'devanagari',
+  zh: 'han', cmn: 'han', yue: 'han', hak: 'han',
+  ja: 'kana',
+  ko: 'hangul',
+  th: 'thai',
+  ka: 'georgian',
+  hy: 'armenian',
+};
+
+const asciiLetter = /[A-Za-z]/;
+const letter = /\p{L}/u;
+
+/**
+ * The script of most of the text's letters, or undefined when it has none. Japanese mixes kanji
+ * (Han) with kana, so any kana turns the Han letters into Japanese ones.
+ */
+export function dominantScript(text: string): Script | undefined {
+  const counts = new Map<Script, number>();
+  for (const char of text) {
+    let script: Script | undefined;
+    if (asciiLetter.test(char)) script = 'latin';
+    else if (letter.test(char)) script = scriptPatterns.find(([, pattern]) => pattern.test(char))?.[0];
+    if (script !== undefined) counts.set(script, (counts.get(script) ?? 0) + 1);
+  }
+  const kana = counts.get('kana') ?? 0;
+  if (kana > 0) {
+    counts.set('kana', kana + (counts.get('han') ?? 0));
+    counts.delete('han');
+  }
+  let best: Script | undefined;
+  let bestCount = 0;
+  for (const [script, count] of counts) {
+    if (count > bestCount) {
+      best = script;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+/** The language the text's script implies (`ru` for Cyrillic), or undefined for Latin or no letters. */
+export function languageOfText(text: string): string | undefined {
+  const script = dominantScript(text);
+  return script === undefined ? undefined : scriptLanguage[script];
+}
+
+/** `EN_us` → `en-us`. */
+export function normaliseTag(tag: string): string {
+  return tag.trim().toLowerCase().replaceAll('_', '-');
+}
+
+function primarySubtag(tag: string): string {
+  return tag.split('-')[0] ?? tag;
+}
+
+function scriptOfLanguage(language: string): Script {
+  return languageScript[language] ?? languageScript[primarySubtag(language)] ?? 'latin';
+}
+
+/** What the engine knows; every lookup takes a normalised tag and answers with an engine voice id. */
+export interface VoiceLookup {
+  /** Language → voice from config (`audio_generation.voices`); `default` is required. */
+  readonly configured: Readonly<Record<string, string>>;
+  /** The engine voice with this id or name, or undefined. */
+  voice(id: string): string | undefined;
+  /** The engine's own best voice for a language, or undefined. */
+  voiceForLanguage(language: string): string | undefined;
+}
+
+function voiceForLanguage(language: string, lookup: VoiceLookup): string | undefined {
+  for (const tag of new Set([language, primarySubtag(language)])) {
+    const configured = lookup.configured[tag];
+    if (configured !== undefined) return lookup.voice(normaliseTag(configured)) ?? configured;
+    const own = lookup.voiceForLanguage(tag);
+    if (own !== undefined) return own;
+  }
+  return undefined;
+}
+
+/**
+ * The voice for a text: an explicit voice the engine has wins; then the requested language
+ * (config map, then the engine's own voice for it) unless the text is written in a script that
+ * language does not use; then the language the text's script implies; then the default.
+ */
+export function selectVoice(text: string, request: VoiceRequest, lookup: VoiceLookup): string {
+  if (request.voice !== undefined && request.voice.trim() !== '') {
+    const explicit = lookup.voice(normaliseTag(request.voice));
+    if (explicit !== undefined) return explicit;
+  }
+  const script = dominantScript(text);
+  if (request.language !== undefined && request.language.trim() !== '') {
+    const language = normaliseTag(request.language);
+    const fitsText = script === undefined || script === 'latin' || scriptOfLanguage(language) === script;
+    const voice = fitsText ? voiceForLanguage(language, lookup) : undefined;
+    if (voice !== undefined) return voice;
+  }
+  const implied = script === undefined ? undefined : scriptLanguage[script];
+  const voice = implied === undefined ? undefined : voiceForLanguage(implied, lookup);
+  if (voice !== undefined) return voice;
+  const fallback = lookup.configured.default ?? '';
+  return lookup.voice(normaliseTag(fallback)) ?? fallback;
+}
