@@ -52,5 +52,27 @@ export interface MemoryStore {
   saveTurn(turn: TurnRecord): Promise<void>;
   saveUsage(usage: UsageRecord): Promise<void>;
   forget(hardwareId: string): Promise<void>;
+  /** Readiness: undefined when the store answers, else what is wrong. */
+  ping?(): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** What one `prune` removed. */
+export interface PruneResult {
+  readonly turns: number;
+  readonly usage: number;
+}
+
+/**
+ * A MemoryStore plus what the background jobs need: the long-term-memory updater writes facts
+ * and the summary, the composition root runs `prune` on a timer. The turn itself only needs
+ * `MemoryStore`, so that interface stays as small as it is.
+ */
+export interface MemoryBackend extends MemoryStore {
+  /** Adds facts (masked, normalised, deduplicated); keeps at most the configured number, newest. */
+  addFacts(hardwareId: string, facts: readonly string[]): Promise<void>;
+  /** Replaces the rolling summary (masked, cut to the configured length); '' removes it. */
+  setSummary(hardwareId: string, summary: string): Promise<void>;
+  /** Deletes turns and usage records older than their configured retention, as of `now`. */
+  prune(now: Date): Promise<PruneResult>;
 }
