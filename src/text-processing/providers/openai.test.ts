@@ -158,8 +158,8 @@ describe('OpenAiProvider', () => {
       { status: 429, kind: 'limit' },
       { status: 500, kind: 'unavailable' },
       { status: 503, kind: 'unavailable' },
-      { status: 401, kind: 'unauthenticated' },
-      { status: 403, kind: 'denied' },
+      { status: 401, kind: 'unavailable' },
+      { status: 403, kind: 'unavailable' },
       { status: 400, kind: 'internal' },
       { status: 404, kind: 'internal' },
       { status: 422, kind: 'internal' },
@@ -182,7 +182,8 @@ describe('OpenAiProvider', () => {
       assert.equal(limited.error.retryable, true);
       fake.script({ error: { status: 401 } });
       const refused = await run(provider());
-      assertAppError(refused.error, 'unauthenticated');
+      assertAppError(refused.error, 'unavailable');
+      assert.match(refused.error.message, /credentials/);
       assert.equal(refused.error.retryable, false);
     });
 

@@ -26,10 +26,11 @@ const SAFE_MESSAGES = {
   limit: 'the language model is busy, please try again shortly',
   unavailable: 'the language model is unavailable',
   timeout: 'the language model did not answer in time',
-  unauthenticated: 'the server could not sign in to the language model',
-  denied: 'the language model refused the request',
+  // 401/403 from the model: the server's own credentials are wrong. The client is not at fault and
+  // cannot fix it, so it is reported as the model being unavailable, never as the client's auth.
+  rejected: 'the language model rejected the server\'s credentials',
   internal: 'internal error',
-} as const satisfies Partial<Record<ErrorKind, string>>;
+} as const satisfies Partial<Record<ErrorKind | 'rejected', string>>;
 
 type UpstreamKind = keyof typeof SAFE_MESSAGES;
 
@@ -170,8 +171,7 @@ function kindOfStatus(status: number | undefined): UpstreamKind {
   // No status: an error event inside an already-open stream, i.e. the model failed mid-answer.
   if (status === undefined) return 'unavailable';
   if (status === 429) return 'limit';
-  if (status === 401) return 'unauthenticated';
-  if (status === 403) return 'denied';
+  if (status === 401 || status === 403) return 'rejected';
   if (status === 408) return 'timeout';
   if (status >= 500) return 'unavailable';
   // 400, 404, 422 and the rest: our request or our configuration (model name, URL) is wrong.
@@ -191,6 +191,7 @@ function isNetworkFailure(error: unknown): boolean {
 }
 
 function upstreamError(kind: UpstreamKind, cause: unknown): AppError {
+  if (kind === 'rejected') return new AppError('unavailable', SAFE_MESSAGES.rejected, { cause, retryable: false });
   return new AppError(kind, SAFE_MESSAGES[kind], { cause });
 }
 
