@@ -74,12 +74,19 @@ const audioGenerationSection = z.strictObject({
   channels: z.number().int().min(1).max(8),
   chunk_bytes: z.number().int().min(64).max(1 << 20),
   resampler_quality: z.enum(['best', 'medium', 'fastest']),
+  resample_block_ms: z.number().int().min(10).max(60000),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',
   }),
   espeak: z.strictObject({
     rate_wpm: z.number().int().min(80).max(450),
     pitch: z.number().int().min(0).max(99),
+    max_segment_chars: positiveInt,
+  }),
+  silence: z.strictObject({
+    threshold: z.number().int().min(0).max(32767),
+    pad_ms: durationMs,
+    fill_digital_silence: z.boolean(),
   }),
   welcome: z.strictObject({
     default_text: z.string().min(1),
@@ -93,11 +100,28 @@ const audioGenerationSection = z.strictObject({
 // ---- memory_management -----------------------------------------------------------------------
 const memoryManagementSection = z.strictObject({
   backend: z.enum(['sqlite', 'postgres', 'none']),
-  sqlite: z.strictObject({ path: z.string().min(1) }),
-  postgres: z.strictObject({ url: z.string().min(1), pool_max: positiveInt }),
+  sqlite: z.strictObject({ path: z.string().min(1), busy_timeout_ms: durationMs }),
+  postgres: z.strictObject({
+    url: z.string().min(1),
+    pool_max: positiveInt,
+    // Goes into the connection's search_path unquoted, so only plain identifiers are allowed.
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase SQL identifier'),
+    connect_timeout_ms: positiveInt,
+    statement_timeout_ms: positiveInt,
+  }),
   context_timeout_ms: durationMs,
   context_max_turns: nonNegativeInt,
   context_max_chars: nonNegativeInt,
+  store_raw_hardware_id: z.boolean(),
+  // Empty: a random key generated once and kept in the database (see the YAML comment).
+  hardware_id_hash_key: z.union([z.literal(''), z.string().min(16)]),
+  turn_retention_days: nonNegativeInt,
+  usage_retention_days: nonNegativeInt,
+  prune_interval_ms: positiveInt,
+  summary_max_chars: positiveInt,
+  max_facts: positiveInt,
+  fact_max_chars: positiveInt,
+  interrupted_marker: z.string().min(1),
 });
 
 // ---- session_management ----------------------------------------------------------------------
@@ -108,10 +132,46 @@ const sessionManagementSection = z.strictObject({
   collect_sweep_interval_ms: positiveInt,
   collect_max_buffers: positiveInt,
   collect_max_text_chars: positiveInt,
+  collect_max_total_bytes: positiveInt,
 });
 
 const usageSection = z.strictObject({
   max_records: positiveInt,
+});
+
+// ---- pipeline (LLM text → sentences → TTS) ----------------------------------------------------
+const pipelineSection = z
+  .strictObject({
+    first_fragment_min_chars: nonNegativeInt,
+    first_fragment_max_chars: positiveInt,
+    max_sentence_chars: positiveInt,
+  })
+  .refine((p) => p.first_fragment_min_chars < p.first_fragment_max_chars, {
+    message: 'first_fragment_min_chars must be below first_fragment_max_chars',
+  })
+  .refine((p) => p.first_fragment_max_chars <= p.max_sentence_chars, {
+    message: 'first_fragment_max_chars must not exceed max_sentence_chars',
+  });
+
+// ---- client (the SDK's defaults and the `nexy` CLI) ------------------------------------------
+const clientSection = z.strictObject({
+  server: z.string().min(1),
+  keepalive_time_ms: positiveInt,
+  keepalive_timeout_ms: positiveInt,
+  unary_deadline_ms: positiveInt,
+  interrupt_deadline_ms: positiveInt,
+  max_receive_message_bytes: positiveInt,
+  retry: z.strictObject({
+    max_attempts: positiveInt,
+    initial_backoff_ms: positiveInt,
+    max_backoff_ms: positiveInt,
+    backoff_multiplier: z.number().min(1),
+  }),
+  collect_debounce_ms: durationMs,
+  collect_max_wait_ms: durationMs,
+  collect_deadline_ms: positiveInt,
+  progress_after_ms: durationMs,
+  progress_interval_ms: positiveInt,
 });
 
 export const configSchema = z.strictObject({
@@ -124,6 +184,8 @@ export const configSchema = z.strictObject({
   memory_management: memoryManagementSection,
   session_management: sessionManagementSection,
   usage: usageSection,
+  pipeline: pipelineSection,
+  client: clientSection,
 });
 
 /** The validated, frozen configuration passed down from the composition root. */

@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
+import { startServer } from '../server.js';
+
+/** `nexy serve [--config PATH]`: runs the server until SIGTERM/SIGINT. Resolves to the exit code. */
+export async function serve(args: { config?: string }): Promise<number> {
+  let config;
+  try {
+    config = loadConfig({ overridePath: args.config });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`nexy: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logging.level);
+  let server;
+  try {
+    server = await startServer(config, { logger });
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    return 1;
+  }
+  const running = server;
+  return new Promise<number>((resolveExit) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      running.shutdown().then(
+        () => resolveExit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolveExit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

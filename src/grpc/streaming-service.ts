@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import { Metadata, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { AppError, toAppError } from '../errors.js';
+import {
+  type InterruptRequest,
+  type InterruptResponse,
+  type StreamRequest,
+  type StreamResponse,
+  type StreamingServiceServer,
+  type UsageRequest,
+  type UsageResponse,
+  type WelcomeRequest,
+  type WelcomeResponse,
+} from '../gen/streaming.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { NexyService } from '../pipeline/nexy-service.js';
+import type { AudioPiece, TurnEvent } from '../pipeline/ports.js';
+import { hardwareIdProblem, sessionIdProblem, validateStreamRequest, type ValidationLimits } from '../pipeline/validation.js';
+import { FlowWriter } from './flow-writer.js';
+import { clientMessage, statusForKind } from './status-map.js';
+
+export const COLLECT_OK = 'collect_ok';
+export const COMPLETED = 'completed';
+const DTYPE = 'int16';
+
+export interface StreamingServiceDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly service: NexyService;
+}
+
+function audioChunk(piece: AudioPiece) {
+  return {
+    audioData: piece.data,
+    dtype: DTYPE,
+    shape: piece.channels === 1 ? [piece.frames] : [piece.frames, piece.channels],
+    sampleRate: piece.sampleRate,
+    channels: piece.channels,
+  };
+}
+
+function turnMessage(event: TurnEvent): { message: StreamResponse; bytes: number } {
+  switch (event.type) {
+    case 'text':
+      return { message: { content: { $case: 'textChunk', textChunk: event.text } }, bytes: event.text.length };
+    case 'audio':
+      return { message: { content: { $case: 'audioChunk', audioChunk: audioChunk(event.piece) } }, bytes: event.piece.data.length };
+    case 'end':
+      return { message: { content: { $case: 'endMessage', endMessage: COMPLETED } }, bytes: COMPLETED.length };
+  }
+}
+
+/** The session id a reply carries: the given one when valid, a new UUIDv4 when absent. */
+function effectiveSessionId(given: string): string | undefined {
+  if (given === '') return randomUUID();
+  return sessionIdProblem(given) === undefined ? given : undefined;
+}
+
+/**
+ * The gRPC transport of StreamingService: decode, validate, translate pipeline events to
+ * messages and AppError kinds to statuses. No behaviour lives here that the pipeline could own.
+ */
+export function createStreamingService(deps: StreamingServiceDeps): StreamingServiceServer {
+  const { config, logger, metrics, service } = deps;
+  const limits: ValidationLimits = {
+    maxPromptChars: config.text_processing.max_prompt_chars,
+    screenshotMaxBytes: config.text_processing.screenshot_max_bytes,
+    maxScreenDimension: config.text_processing.max_screen_dimension,
+  };
+  const highWater = config.grpc.stream_high_water_bytes;
+
+  /** Ends a stream that failed: one error_message if nothing was sent yet, else a quiet stop. */
+  function failStream<T>(
+    call: ServerWritableStream<unknown, T>,
+    rpc: string,
+    error: AppError,
+    dataSent: boolean,
+    errorMessage: (text: string) => T,
+    log: Logger,
+  ): void {
+    metrics.errors.inc({ kind: error.kind });
+    if (error.kind === 'interrupted') {
+      // InterruptSession or a client cancel: nothing more is said, the status says why.
+      log.info({ reason: error.message }, 'stream cancelled');
+      metrics.requests.inc({ rpc, status: status[status.CANCELLED] });
+      if (!call.cancelled) call.emit('error', { code: status.CANCELLED, details: error.message });
+      return;
+    }
+    const logLevel = error.kind === 'internal' ? 'error' : error.kind === 'bad_input' || error.kind === 'conflict' ? 'info' : 'warn';
+    if (call.cancelled) return;
+    if (dataSent) {
+      log[logLevel]({ err: error, kind: error.kind }, 'stream stopped quietly after data was sent');
+      metrics.requests.inc({ rpc, status: status[status.OK] });
+      call.end();
+      return;
+    }
+    log[logLevel]({ err: error, kind: error.kind }, 'request failed');
+    const code = statusForKind(error.kind);
+    metrics.requests.inc({ rpc, status: status[code] });
+    const text = clientMessage(error);
+    call.write(errorMessage(text));
+    call.emit('error', { code, details: text });
+  }
+
+  const streamError = (text: string): StreamResponse => ({ content: { $case: 'errorMessage', errorMessage: text } });
+  const welcomeError = (text: string): WelcomeResponse => ({ content: { $case: 'errorMessage', errorMessage: text } });
+
+  /** One AbortController per call: a client cancel or deadline aborts whatever the call runs. */
+  function callSignal(call: ServerWritableStream<unknown, unknown>): AbortController {
+    const controller = new AbortController();
+    call.on('cancelled', () => controller.abort(new AppError('interrupted', 'cancelled by the client')));
+    return controller;
+  }
+
+  async function streamAudio(call: ServerWritableStream<StreamRequest, StreamResponse>): Promise<void> {
+    const request = call.request;
+    const sessionId = effectiveSessionId(request.sessionId);
+    const log = logger.child({ rpc: 'StreamAudio', rid: randomUUID(), session_id: sessionId, hardware_id: request.hardwareId });
+    if (sessionId !== undefined) {
+      const metadata = new Metadata();
+      metadata.set('x-session-id', sessionId);
+      call.sendMetadata(metadata);
+    }
+    const controller = callSignal(call);
+    const writer = new FlowWriter(call, highWater);
+    let dataSent = false;
+    try {
+      const validation = validateStreamRequest(
+        {
+          prompt: request.prompt,
+          screenshot: request.screenshot,
+          screenWidth: request.screenWidth,
+          screenHeight: request.screenHeight,
+          hardwareId: request.hardwareId,
+          sessionId: request.sessionId,
+          phase: request.phase,
+          chunkSeq: request.chunkSeq,
+          chunkText: request.chunkText,
+        },
+        sessionId ?? '',
+        limits,
+      );
+      if (!validation.ok) throw new AppError('bad_input', `invalid request: ${validation.problems.join('; ')}`);
+      const valid = validation.value;
+
+      if (valid.phase === 'collect') {
+        const result = await service.collect(valid);
+        log.debug({ seq: valid.chunkSeq, result }, 'collect');
+        await writer.write({ content: { $case: 'endMessage', endMessage: COLLECT_OK } }, COLLECT_OK.length, controller.signal);
+        metrics.requests.inc({ rpc: 'StreamAudio', status: status[status.OK] });
+        call.end();
+        return;
+      }
+
+      log.info({ prompt_chars: valid.prompt.length, screenshot: Boolean(valid.screenshot) }, 'commit');
+      for await (const event of service.commit(valid, controller.signal, log)) {
+        const { message, bytes } = turnMessage(event);
+        await writer.write(message, bytes, controller.signal);
+        if (event.type !== 'end') dataSent = true;
+      }
+      metrics.requests.inc({ rpc: 'StreamAudio', status: status[status.OK] });
+      log.info('turn completed');
+      call.end();
+    } catch (error) {
+      failStream(call, 'StreamAudio', toAppError(error, controller.signal), dataSent, streamError, log);
+    }
+  }
+
+  async function generateWelcomeAudio(call: ServerWritableStream<WelcomeRequest, WelcomeResponse>): Promise<void> {
+    const request = call.request;
+    const log = logger.child({ rpc: 'GenerateWelcomeAudio', rid: randomUUID(), session_id: request.sessionId || undefined });
+    const controller = callSignal(call);
+    const writer = new FlowWriter(call, highWater);
+    let dataSent = false;
+    try {
+      if (request.text.length > limits.maxPromptChars) {
+        throw new AppError('bad_input', `text is longer than ${limits.maxPromptChars} characters`);
+      }
+      const audio = await service.welcome({ text: request.text, voice: request.voice, language: request.language }, controller.signal);
+      const first = audio.pieces[0];
+      await writer.write(
+        {
+          content: {
+            $case: 'metadata',
+            metadata: { method: audio.method, durationSec: audio.durationSec, sampleRate: first.sampleRate, channels: first.channels, dtype: DTYPE },
+          },
+        },
+        0,
+        controller.signal,
+      );
+      dataSent = true;
+      for (const piece of audio.pieces) {
+        await writer.write({ content: { $case: 'audioChunk', audioChunk: audioChunk(piece) } }, piece.data.length, controller.signal);
+      }
+      await writer.write({ content: { $case: 'endMessage', endMessage: COMPLETED } }, COMPLETED.length, controller.signal);
+      metrics.requests.inc({ rpc: 'GenerateWelcomeAudio', status: status[status.OK] });
+      log.info({ method: audio.method, duration_sec: audio.durationSec }, 'welcome sent');
+      call.end();
+    } catch (error) {
+      failStream(call, 'GenerateWelcomeAudio', toAppError(error, controller.signal), dataSent, welcomeError, log);
+    }
+  }
+
+  function unaryFail<T>(rpc: string, callback: sendUnaryData<T>, error: AppError, log: Logger): void {
+    const code = statusForKind(error.kind);
+    metrics.requests.inc({ rpc, status: status[code] });
+    metrics.errors.inc({ kind: error.kind });
+    log[error.kind === 'internal' ? 'error' : 'info']({ err: error, kind: error.kind }, 'request failed');
+    callback({ code, details: clientMessage(error) });
+  }
+
+  async function interruptSession(
+    call: ServerUnaryCall<InterruptRequest, InterruptResponse>,
+    callback: sendUnaryData<InterruptResponse>,
+  ): Promise<void> {
+    const hardwareId = call.request.hardwareId;
+    const log = logger.child({ rpc: 'InterruptSession', rid: randomUUID(), hardware_id: hardwareId });
+    try {
+      const problem = hardwareIdProblem(hardwareId);
+      if (problem) throw new AppError('bad_input', `invalid request: ${problem}`);
+      const stopped = await service.interrupt(hardwareId);
+      log.info({ interrupted: stopped }, 'interrupt');
+      metrics.requests.inc({ rpc: 'InterruptSession', status: status[status.OK] });
+      callback(null, {
+        success: true,
+        interruptedSessions: stopped,
+        message: stopped.length > 0 ? `interrupted ${stopped.length} session(s)` : 'no active session',
+      });
+    } catch (error) {
+      unaryFail('InterruptSession', callback, toAppError(error), log);
+    }
+  }
+
+  async function reportUsage(call: ServerUnaryCall<UsageRequest, UsageResponse>, callback: sendUnaryData<UsageResponse>): Promise<void> {
+    const request = call.request;
+    const log = logger.child({ rpc: 'ReportUsage', rid: randomUUID(), hardware_id: request.hardwareId });
+    try {
+      const problems = [
+        hardwareIdProblem(request.hardwareId),
+        request.sessionId !== '' ? sessionIdProblem(request.sessionId) : undefined,
+        request.inputTokens < 0 ? 'input_tokens must not be negative' : undefined,
+        request.outputTokens < 0 ? 'output_tokens must not be negative' : undefined,
+        request.source.length > 128 ? 'source is longer than 128 characters' : undefined,
+        request.model.length > 128 ? 'model is longer than 128 characters' : undefined,
+      ].filter((p): p is string => p !== undefined);
+      if (problems.length > 0) throw new AppError('bad_input', `invalid request: ${problems.join('; ')}`);
+      await service.reportUsage({
+        hardwareId: request.hardwareId,
+        sessionId: request.sessionId,
+        source: request.source,
+        inputTokens: request.inputTokens,
+        outputTokens: request.outputTokens,
+        model: request.model,
+        at: new Date(),
+      });
+      metrics.requests.inc({ rpc: 'ReportUsage', status: status[status.OK] });
+      callback(null, { success: true, message: 'recorded' });
+    } catch (error) {
+      unaryFail('ReportUsage', callback, toAppError(error), log);
+    }
+  }
+
+  return {
+    streamAudio: (call) => void streamAudio(call),
+    generateWelcomeAudio: (call) => void generateWelcomeAudio(call),
+    interruptSession: (call, callback) => void interruptSession(call, callback),
+    reportUsage: (call, callback) => void reportUsage(call, callback),
+  };
+}

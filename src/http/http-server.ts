@@ -1,0 +1,75 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Undefined when ready, else what is missing. */
+  check(): Promise<string | undefined>;
+}
+
+export interface HttpDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly readiness: readonly ReadinessCheck[];
+  /** Extra fields for /status (active streams, providers). */
+  readonly status: () => Promise<Record<string, unknown>>;
+}
+
+function json(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** The operations port: /health, /ready, /status and /metrics (CONTRACT.md §5). */
+export function createHttpServer(deps: HttpDeps): Server {
+  const { logger, metrics } = deps;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      json(res, 405, { error: 'method not allowed' });
+      return;
+    }
+    switch (path) {
+      case '/health':
+        json(res, 200, { status: 'ok', uptime_s: Math.round((Date.now() - deps.startedAt) / 1000) });
+        return;
+      case '/ready': {
+        const results = await Promise.all(
+          deps.readiness.map(async (r) => ({ name: r.name, missing: await r.check().catch((e: Error) => e.message) })),
+        );
+        const missing = results.filter((r) => r.missing !== undefined).map((r) => ({ check: r.name, missing: r.missing }));
+        json(res, missing.length === 0 ? 200 : 503, missing.length === 0 ? { status: 'ready' } : { status: 'not ready', missing });
+        return;
+      }
+      case '/status':
+        json(res, 200, {
+          version: deps.version,
+          uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+          ...(await deps.status()),
+        });
+        return;
+      case '/metrics': {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+        return;
+      }
+      default:
+        json(res, 404, { error: 'not found' });
+    }
+  }
+
+  return createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, path: req.url }, 'http request failed');
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+}

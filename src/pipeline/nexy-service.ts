@@ -1,0 +1,251 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { AppError, toAppError } from '../errors.js';
+import type { InterruptHub } from '../interrupts/interrupt-hub.js';
+import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type UsageRecord } from '../memory/store.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CollectStore } from '../sessions/collect-store.js';
+import type { SessionRegistry } from '../sessions/session-registry.js';
+import { normalisePrompt } from '../text-processing/normalise.js';
+import type { LlmProvider } from '../text-processing/provider.js';
+import { mergeSpeech } from './collect-merge.js';
+import type { Segmenter, Speaker, TurnEvent, Utterance } from './ports.js';
+import { buildLlmRequest } from './llm-request.js';
+import { speakSentences } from './speak-sentences.js';
+import type { ValidStreamRequest } from './validation.js';
+
+export interface NexyServiceDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly collectStore: CollectStore;
+  readonly registry: SessionRegistry;
+  readonly interrupts: InterruptHub;
+  readonly memory: MemoryStore;
+  readonly llm: LlmProvider;
+  readonly speaker: Speaker;
+  readonly newSegmenter: () => Segmenter;
+}
+
+export interface WelcomeInput {
+  readonly text: string;
+  readonly voice: string;
+  readonly language: string;
+}
+
+export interface WelcomeAudio extends Utterance {
+  /** `cache` when the greeting was synthesized before, else the engine's name. */
+  readonly method: string;
+}
+
+/**
+ * The server's behaviour, free of any transport: COLLECT buffering, the COMMIT turn, interrupts,
+ * the welcome greeting and usage. The gRPC layer, the CLI's in-process mode and the benchmarks all
+ * drive this one object.
+ */
+export class NexyService {
+  readonly #deps: NexyServiceDeps;
+  readonly #pendingSaves = new Set<Promise<void>>();
+  #activeTurns = 0;
+
+  constructor(deps: NexyServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** Turns running now in this process. */
+  get activeTurns(): number {
+    return this.#activeTurns;
+  }
+
+  /** COLLECT: buffer the piece and screenshot; no model or speech work starts. */
+  async collect(request: ValidStreamRequest): Promise<'accepted' | 'stale'> {
+    const { collectStore, metrics } = this.#deps;
+    const result = await collectStore.append(
+      { hardwareId: request.hardwareId, sessionId: request.sessionId },
+      {
+        seq: request.chunkSeq,
+        text: request.piece,
+        screenshot: request.screenshot && {
+          base64: request.screenshot.base64,
+          width: request.screenWidth ?? request.screenshot.info.width,
+          height: request.screenHeight ?? request.screenshot.info.height,
+        },
+      },
+    );
+    metrics.collectBuffers.set(await collectStore.size());
+    return result;
+  }
+
+  /**
+   * COMMIT: one turn. Single-flight per session; one AbortController whose signal reaches every
+   * step. `signal` is the transport's (client cancel, deadline); InterruptSession, the total
+   * timeout and shutdown abort the turn's own controller. What the user heard is saved in
+   * `finally`, marked interrupted unless the turn completed.
+   */
+  async *commit(request: ValidStreamRequest, signal: AbortSignal, log: Logger): AsyncGenerator<TurnEvent> {
+    const { config, registry, interrupts, collectStore, metrics } = this.#deps;
+    if (this.#activeTurns >= config.grpc.max_active_turns) {
+      throw new AppError('limit', 'the server is busy, try again shortly');
+    }
+    // Counted before the await so that concurrent COMMITs cannot all pass the limit.
+    this.#activeTurns++;
+    const acquired = await registry.acquire(request.sessionId, { hardwareId: request.hardwareId }).catch((error: unknown) => {
+      this.#activeTurns--;
+      throw error;
+    });
+    if (!acquired.ok) {
+      this.#activeTurns--;
+      throw new AppError('conflict', `a turn is already running for session ${request.sessionId}`);
+    }
+    metrics.activeStreams.inc();
+    const startedAt = new Date();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const unregister = interrupts.register(request.hardwareId, request.sessionId, controller);
+    const timeout = setTimeout(
+      () => controller.abort(new AppError('timeout', 'the answer took too long')),
+      config.text_processing.total_timeout_ms,
+    );
+    const turn = { userText: '', heard: [] as string[], completed: false, inputTokens: 0, outputTokens: 0 };
+
+    try {
+      const collected = await collectStore.take({ hardwareId: request.hardwareId, sessionId: request.sessionId });
+      metrics.collectBuffers.set(await collectStore.size());
+      const merged = mergeSpeech(collected?.text ?? '', request.prompt !== '' ? request.prompt : request.piece);
+      turn.userText = normalisePrompt(merged, config.text_processing.max_prompt_chars);
+      if (turn.userText === '') throw new AppError('bad_input', 'prompt is empty: nothing to answer');
+      if (turn.userText.length < merged.trim().length) log.warn({ chars: merged.length }, 'prompt cut to the configured length');
+
+      const screenshot = request.screenshot
+        ? {
+            base64: request.screenshot.base64,
+            width: request.screenWidth ?? request.screenshot.info.width,
+            height: request.screenHeight ?? request.screenshot.info.height,
+          }
+        : collected?.screenshot && {
+            ...collected.screenshot,
+            width: request.screenWidth ?? collected.screenshot.width,
+            height: request.screenHeight ?? collected.screenshot.height,
+          };
+      log.debug({ pii: { prompt: turn.userText }, screenshot: Boolean(screenshot) }, 'turn started');
+
+      const context = await this.#context(request.hardwareId, controller.signal, log);
+      const llmRequest = buildLlmRequest(config, context, turn.userText, screenshot);
+      const events = speakSentences({
+        llm: this.#deps.llm,
+        speaker: this.#deps.speaker,
+        segmenter: this.#deps.newSegmenter(),
+        request: llmRequest,
+        signal: controller.signal,
+        metrics,
+        onHeard: (sentence) => turn.heard.push(sentence),
+        onUsage: (usage) => {
+          turn.inputTokens += usage.inputTokens;
+          turn.outputTokens += usage.outputTokens;
+        },
+      });
+      let firstAudio = true;
+      for await (const event of events) {
+        if (event.type === 'audio' && firstAudio) {
+          firstAudio = false;
+          metrics.firstAudio.observe((Date.now() - startedAt.getTime()) / 1000);
+        }
+        yield event;
+      }
+      turn.completed = true;
+      yield { type: 'end' };
+    } catch (error) {
+      throw toAppError(error, controller.signal);
+    } finally {
+      clearTimeout(timeout);
+      signal.removeEventListener('abort', onAbort);
+      unregister();
+      await registry.release(acquired.lease);
+      this.#activeTurns--;
+      metrics.activeStreams.dec();
+      metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
+      if (turn.userText !== '') this.#saveTurn(request, turn, startedAt, log);
+    }
+  }
+
+  /** InterruptSession: stops every turn of the hardware id and drops its COLLECT buffers. */
+  async interrupt(hardwareId: string): Promise<string[]> {
+    const stopped = await this.#deps.interrupts.interrupt(hardwareId);
+    await this.#deps.collectStore.dropHardware(hardwareId);
+    this.#deps.metrics.interrupts.inc(stopped.length);
+    this.#deps.metrics.collectBuffers.set(await this.#deps.collectStore.size());
+    return stopped;
+  }
+
+  /** The greeting (or any text): whole utterance, from the cache when it was spoken before. */
+  async welcome(input: WelcomeInput, signal: AbortSignal): Promise<WelcomeAudio> {
+    const text = input.text.trim() !== '' ? input.text : this.#deps.config.audio_generation.welcome.default_text;
+    const voice = { voice: input.voice || undefined, language: input.language || undefined };
+    const utterance = await this.#deps.speaker.speakCached(text, voice, signal);
+    if (utterance.pieces.length === 0) throw new AppError('internal', 'the speech engine produced no audio');
+    return { ...utterance, method: utterance.fromCache ? 'cache' : utterance.engine };
+  }
+
+  async reportUsage(usage: UsageRecord): Promise<void> {
+    await this.#deps.memory.saveUsage(usage);
+  }
+
+  /** Waits for background memory writes (shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#pendingSaves]);
+  }
+
+  /** The user's context within its time budget: a slow or failing store never holds a turn up. */
+  async #context(hardwareId: string, signal: AbortSignal, log: Logger): Promise<MemoryContext> {
+    const { config, memory, metrics } = this.#deps;
+    const budget = { maxTurns: config.memory_management.context_max_turns, maxChars: config.memory_management.context_max_chars };
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), config.memory_management.context_timeout_ms);
+    });
+    try {
+      const result = await Promise.race([memory.context(hardwareId, budget, controller.signal), timedOut]);
+      if (result !== 'timeout') return result;
+      log.warn({ budget_ms: config.memory_management.context_timeout_ms }, 'memory context timed out; turn goes on without it');
+    } catch (error) {
+      if (signal.aborted) throw toAppError(error, signal);
+      log.warn({ err: error }, 'memory context failed; turn goes on without it');
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      controller.abort();
+    }
+    metrics.memoryContextSkipped.inc();
+    return EMPTY_CONTEXT;
+  }
+
+  /** Saves off the latency path; the pending set lets shutdown wait for it. */
+  #saveTurn(
+    request: ValidStreamRequest,
+    turn: { userText: string; heard: string[]; completed: boolean; inputTokens: number; outputTokens: number },
+    startedAt: Date,
+    log: Logger,
+  ): void {
+    const save = this.#deps.memory
+      .saveTurn({
+        hardwareId: request.hardwareId,
+        sessionId: request.sessionId,
+        userText: turn.userText,
+        assistantText: turn.heard.join(' '),
+        interrupted: !turn.completed,
+        startedAt,
+        endedAt: new Date(),
+        provider: this.#deps.llm.name,
+        inputTokens: turn.inputTokens,
+        outputTokens: turn.outputTokens,
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'saving the turn to memory failed'))
+      .finally(() => this.#pendingSaves.delete(save));
+    this.#pendingSaves.add(save);
+  }
+}

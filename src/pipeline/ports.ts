@@ -1,0 +1,36 @@
+import type { VoiceRequest } from '../audio/provider.js';
+import type { AudioPiece } from '../audio/speech-output.js';
+
+export type { AudioPiece };
+
+/**
+ * What the pipeline needs from its neighbours, stated as small structural interfaces so the
+ * pipeline depends on shapes, not on modules' internals.
+ */
+
+/** A whole utterance for the welcome RPC, which announces its duration before the audio. */
+export interface Utterance {
+  readonly pieces: readonly AudioPiece[];
+  readonly durationSec: number;
+  readonly fromCache: boolean;
+  readonly engine: string;
+}
+
+/** The audio stage: TTS, resampling and chunking behind one call. */
+export interface Speaker {
+  speak(text: string, voice: VoiceRequest, signal: AbortSignal): AsyncIterable<AudioPiece>;
+  speakCached(text: string, voice: VoiceRequest, signal: AbortSignal): Promise<Utterance>;
+}
+
+/** Turns streamed model text into sentences to speak. */
+export interface Segmenter {
+  push(text: string): string[];
+  flush(): string[];
+  reset(): void;
+}
+
+/** What a turn yields to its transport, in order. */
+export type TurnEvent =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'audio'; readonly piece: AudioPiece }
+  | { readonly type: 'end' };

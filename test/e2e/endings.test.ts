@@ -1,0 +1,89 @@
+import { strict as assert } from 'node:assert';
+import { after, before, describe, test } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { AppError, type ErrorKind } from '../../src/errors.js';
+import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
+import type { LlmEvent, LlmProvider } from '../../src/text-processing/provider.js';
+import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
+
+function commit(sessionId: string): StreamRequest {
+  return { prompt: 'hello', hardwareId: HARDWARE_ID, sessionId, phase: RequestPhase.REQUEST_PHASE_COMMIT, chunkSeq: 0 };
+}
+
+/** Fails the way a test asks: before any text, or after some sentences. */
+class FailingLlm implements LlmProvider {
+  readonly name = 'failing';
+  error: unknown = new AppError('unavailable', 'the language model is unavailable');
+  textBefore = '';
+
+  async *stream(): AsyncGenerator<LlmEvent> {
+    if (this.textBefore) yield { type: 'text', text: this.textBefore };
+    throw this.error;
+  }
+}
+
+describe('how a turn ends', () => {
+  let t: TestServer;
+  const llm = new FailingLlm();
+  before(async () => {
+    t = await startTestServer(testConfig(), { llm });
+  });
+  after(() => t.close());
+
+  const mapped: Array<[ErrorKind, status]> = [
+    ['unavailable', status.UNAVAILABLE],
+    ['limit', status.RESOURCE_EXHAUSTED],
+    ['timeout', status.DEADLINE_EXCEEDED],
+    ['denied', status.PERMISSION_DENIED],
+    ['unauthenticated', status.UNAUTHENTICATED],
+  ];
+  for (const [kind, code] of mapped) {
+    test(`a ${kind} failure before any data: one error_message, then ${status[code]}`, async () => {
+      llm.textBefore = '';
+      llm.error = new AppError(kind, `readable ${kind} message`);
+      const result = await readStream(t.client.streamAudio(commit(`end-${kind}`)));
+      assert.equal(result.status.code, code);
+      assert.deepEqual(kinds(result.messages), ['errorMessage']);
+      assert.equal((result.messages[0].content as { errorMessage: string }).errorMessage, `readable ${kind} message`);
+    });
+  }
+
+  test('an unexpected error is INTERNAL with "internal error" and nothing of its cause', async () => {
+    llm.textBefore = '';
+    llm.error = new TypeError('cannot read properties of undefined (reading secretThing) at /srv/app.ts:42');
+    const result = await readStream(t.client.streamAudio(commit('end-internal')));
+    assert.equal(result.status.code, status.INTERNAL);
+    assert.deepEqual(kinds(result.messages), ['errorMessage']);
+    assert.equal((result.messages[0].content as { errorMessage: string }).errorMessage, 'internal error');
+    assert.doesNotMatch(result.status.details, /secretThing|app\.ts/);
+  });
+
+  test('a failure after data was sent: no error_message, no end_message, status OK (quiet stop)', async () => {
+    llm.textBefore = 'The first sentence made it out. The second one';
+    llm.error = new AppError('unavailable', 'the language model is unavailable');
+    const unavailableErrors = async () =>
+      (await t.server.metrics.errors.get()).values.find((v) => v.labels.kind === 'unavailable')?.value ?? 0;
+    const errorsBefore = await unavailableErrors();
+    const result = await readStream(t.client.streamAudio(commit('end-quiet')));
+    assert.equal(result.status.code, status.OK);
+    const order = kinds(result.messages);
+    assert.equal(order[0], 'textChunk');
+    assert.ok(order.includes('audioChunk'));
+    assert.ok(!order.includes('errorMessage') && !order.includes('endMessage'), order.join());
+    assert.equal(await unavailableErrors(), errorsBefore + 1, 'the quiet stop is counted');
+  });
+
+  test('a model that answers nothing is an error, not an empty "completed"', async () => {
+    llm.textBefore = '';
+    llm.error = undefined;
+    const empty: LlmProvider = { name: 'empty', stream: async function* () {} };
+    const server = await startTestServer(testConfig(), { llm: empty });
+    try {
+      const result = await readStream(server.client.streamAudio(commit('end-empty')));
+      assert.equal(result.status.code, status.UNAVAILABLE);
+      assert.deepEqual(kinds(result.messages), ['errorMessage']);
+    } finally {
+      await server.close();
+    }
+  });
+});
