@@ -42,8 +42,13 @@ function audioChunk(piece: AudioPiece) {
   };
 }
 
-function turnMessage(event: TurnEvent): { message: StreamResponse; bytes: number } {
+function turnMessage(event: TurnEvent, sessionId: string): { message: StreamResponse; bytes: number } {
   switch (event.type) {
+    case 'action':
+      return {
+        message: { content: { $case: 'actionMessage', actionMessage: { actionJson: event.actionJson, sessionId } } },
+        bytes: event.actionJson.length,
+      };
     case 'text':
       return { message: { content: { $case: 'textChunk', textChunk: event.text } }, bytes: event.text.length };
     case 'audio':
@@ -157,7 +162,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
 
       log.info({ prompt_chars: valid.prompt.length, screenshot: Boolean(valid.screenshot) }, 'commit');
       for await (const event of service.commit(valid, controller.signal, log)) {
-        const { message, bytes } = turnMessage(event);
+        const { message, bytes } = turnMessage(event, valid.sessionId);
         await writer.write(message, bytes, controller.signal);
         if (event.type !== 'end') dataSent = true;
       }

@@ -8,6 +8,15 @@ export interface ReadinessCheck {
   check(): Promise<string | undefined>;
 }
 
+/**
+ * A feature's HTTP routes (update feed, admin API, operator page). `handle` returns false when the
+ * request is not for it; routes are asked in order before the built-in endpoints' 404.
+ */
+export interface HttpRoute {
+  readonly name: string;
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
+}
+
 export interface HttpDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -16,6 +25,7 @@ export interface HttpDeps {
   readonly readiness: readonly ReadinessCheck[];
   /** Extra fields for /status (active streams, providers). */
   readonly status: () => Promise<Record<string, unknown>>;
+  readonly routes?: readonly HttpRoute[];
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {
@@ -30,6 +40,9 @@ export function createHttpServer(deps: HttpDeps): Server {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    for (const route of deps.routes ?? []) {
+      if (await route.handle(req, res, path)) return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       json(res, 405, { error: 'method not allowed' });

@@ -33,4 +33,6 @@ export interface Segmenter {
 export type TurnEvent =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'audio'; readonly piece: AudioPiece }
+  /** A validated assistant action; `actionJson` is what goes into ActionMessage.action_json. */
+  | { readonly type: 'action'; readonly actionJson: string }
   | { readonly type: 'end' };

@@ -26,6 +26,8 @@ async function* sentences(options: SpeakSentencesOptions): AsyncGenerator<string
       onUsage(event);
       continue;
     }
+    // No tools are offered to the model yet, so a tool call is not ours to run.
+    if (event.type === 'tool_call') continue;
     if (first) {
       first = false;
       metrics.llmFirstToken.observe((performance.now() - started) / 1000);

@@ -27,10 +27,22 @@ export interface LlmRequest {
   readonly image?: LlmImage;
   readonly maxOutputTokens: number;
   readonly temperature: number;
+  /** Commands the model may call (native tool/function calling); absent or empty: none. */
+  readonly tools?: readonly ToolSpec[];
+}
+
+/** One command offered to the model, with a JSON Schema of its arguments. */
+export interface ToolSpec {
+  readonly name: string;
+  readonly description: string;
+  /** JSON Schema (an object schema) of the arguments. */
+  readonly parameters: Readonly<Record<string, unknown>>;
 }
 
 export type LlmEvent =
   | { readonly type: 'text'; readonly text: string }
+  /** A complete tool call; arguments already parsed from the provider's JSON. */
+  | { readonly type: 'tool_call'; readonly name: string; readonly args: Readonly<Record<string, unknown>> }
   | { readonly type: 'usage'; readonly inputTokens: number; readonly outputTokens: number; readonly model: string };
 
 export interface LlmProvider {

@@ -27,7 +27,7 @@ async function run(provider: OpenAiProvider, req: LlmRequest = request, signal =
   try {
     for await (const event of provider.stream(req, signal)) {
       if (event.type === 'text') out.texts.push(event.text);
-      else out.usage.push(event);
+      else if (event.type === 'usage') out.usage.push(event);
     }
   } catch (error) {
     out.error = error;
