@@ -7,6 +7,13 @@ export interface Pcm {
   readonly samples: Int16Array;
   readonly sampleRate: number;
   readonly channels: number;
+  /** The engine that made this audio, when it is not the provider itself (a chain's member). */
+  readonly engine?: string;
+  /**
+   * Made by a fallback engine because the preferred one failed: such audio is not cached, so
+   * the preferred voice is heard again once its engine recovers.
+   */
+  readonly fallback?: boolean;
 }
 
 export interface VoiceRequest {
@@ -17,9 +24,12 @@ export interface VoiceRequest {
 }
 
 export interface TtsProvider {
-  /** Stable name for logs, metrics and cache keys (`espeak`). */
+  /** Stable name for logs, metrics and cache keys (`espeak`; a chain: `openai-speech>espeak`). */
   readonly name: string;
-  /** Loads the engine; called once by the composition root before serving. */
+  /**
+   * Loads the engine and checks its configuration; called once by the composition root before
+   * serving. Network engines make no request here: start-up must not depend on the internet.
+   */
   warm(): Promise<void>;
   /** The engine voice that `synthesize` would use for this text and request. */
   resolveVoice(text: string, request: VoiceRequest): string;

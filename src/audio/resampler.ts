@@ -1,68 +1,31 @@
-import libsamplerate from '@alexanderolsen/libsamplerate-js';
+import { SpeexConverter } from './speex.js';
 
 /**
- * Band-limited sample-rate conversion (libsamplerate's sinc converters) of int16 PCM, plus the
- * channel layout change to the configured output. Engines speak at their own rate (eSpeak:
- * 22050 Hz mono); deployed clients play only the configured rate and channels.
+ * Band-limited sample-rate conversion (the SpeexDSP resampler, WebAssembly) of int16 PCM, plus
+ * the channel layout change to the configured output. Engines speak at their own rate (eSpeak:
+ * 22050 Hz mono, OpenAI speech: 24000 Hz); deployed clients play only the configured rate and
+ * channels.
  */
 
-const { create, ConverterType } = libsamplerate;
-
-type Converter = Awaited<ReturnType<typeof create>>;
-
-/** `audio_generation.resampler_quality`. */
-export type ResamplerQuality = 'best' | 'medium' | 'fastest';
-
-const converterTypes = {
-  best: ConverterType.SRC_SINC_BEST_QUALITY,
-  medium: ConverterType.SRC_SINC_MEDIUM_QUALITY,
-  fastest: ConverterType.SRC_SINC_FASTEST,
-} as const satisfies Record<ResamplerQuality, unknown>;
+/** `audio_generation.resampler_quality`: a named level, or speex's own 0 (fastest) … 10 (best). */
+export type ResamplerQuality = 'best' | 'medium' | 'fastest' | number;
 
 /**
- * Half the length of each sinc filter, in input frames when up-sampling: coefficient half
- * length / increment of libsamplerate's tables, the larger of its 0.1 and 0.2 releases (fastest
- * 2463 / 128, medium 22438 / 491, best 340239 / 2381), rounded up. Down-sampling stretches the
- * filter by the rate ratio.
+ * Speex levels behind the names. 3 is speex's own VoIP level: about 80 dB stop-band, already
+ * at int16's noise floor for a tone (~87 dB SNR measured) at ~3 ms per second of 22050 → 48000
+ * audio. 5 (speex's desktop default) and 10 raise the stop-band to ~100 dB with longer filters.
  */
-const SINC_HALF_FRAMES = {
-  fastest: 20,
-  medium: 46,
-  best: 143,
-} as const satisfies Record<ResamplerQuality, number>;
+const SPEEX_QUALITY = {
+  fastest: 3,
+  medium: 5,
+  best: 10,
+} as const satisfies Record<Exclude<ResamplerQuality, number>, number>;
 
-/** Frames of margin on top of the filter's reach, for the converter's own rounding. */
-const CONTEXT_MARGIN_FRAMES = 2;
-
-/**
- * The library's fixed transfer buffer, in floats (its `BUFFER_LEN`). Past it the library cuts the
- * input into blocks for its stateful `full` API, which must then run on a converter of its own.
- */
-const LIBRARY_BUFFER_FLOATS = 1_008_000;
-
-/**
- * Input appended (as silence) on that long path so the converter's delay line is flushed: the
- * stateful API holds back about half a filter length, far less than this even for `best`.
- */
-const FLUSH_SECONDS = 0.1;
-
-const INT16_SCALE = 32768;
-const INT16_MAX = 32767;
-const INT16_MIN = -32768;
-
-function toFloat(samples: Int16Array, extraSamples = 0): Float32Array {
-  const out = new Float32Array(samples.length + extraSamples);
-  for (let i = 0; i < samples.length; i++) out[i] = samples[i]! / INT16_SCALE;
-  return out;
-}
-
-function toInt16(samples: Float32Array, length = samples.length): Int16Array {
-  const out = new Int16Array(length);
-  for (let i = 0; i < length; i++) {
-    const value = Math.round(samples[i]! * INT16_SCALE);
-    out[i] = value > INT16_MAX ? INT16_MAX : value < INT16_MIN ? INT16_MIN : value;
-  }
-  return out;
+/** The speex level (0–10) of a configured quality. */
+export function speexQuality(quality: ResamplerQuality): number {
+  const level = typeof quality === 'number' ? quality : SPEEX_QUALITY[quality];
+  if (!Number.isInteger(level) || level < 0 || level > 10) throw new RangeError(`resampler quality must be 0..10, got ${quality}`);
+  return level;
 }
 
 export interface ResamplerOptions {
@@ -70,40 +33,44 @@ export interface ResamplerOptions {
 }
 
 /**
- * Converts interleaved int16 PCM between rates. One converter per (rates, channels) is made on
- * first use and shared: its `simple` call is synchronous and keeps no state between calls, so
- * concurrent utterances cannot mix. Each call converts one utterance part as a whole.
+ * Converts interleaved int16 PCM between rates. Whole utterance parts go through one converter
+ * per (rates, channels), made on first use and reset before each call: a call is synchronous
+ * once the converter exists, so concurrent utterances cannot mix. A signal that arrives in parts
+ * gets a converter of its own (`openConverter`, used by ResampleStream).
  */
 export class Resampler {
-  readonly #quality: ResamplerQuality;
-  readonly #converterType: (typeof converterTypes)[ResamplerQuality];
-  readonly #converters = new Map<string, Promise<Converter>>();
+  readonly #quality: number;
+  readonly #converters = new Map<string, Promise<SpeexConverter>>();
 
   constructor(options: ResamplerOptions) {
-    this.#quality = options.quality;
-    this.#converterType = converterTypes[options.quality];
-  }
-
-  /** Input frames each side of an output frame that the filter reads (see ResampleStream). */
-  contextFrames(fromRate: number, toRate: number): number {
-    const stretch = Math.max(1, fromRate / toRate);
-    return Math.ceil(SINC_HALF_FRAMES[this.#quality] * stretch) + CONTEXT_MARGIN_FRAMES;
+    this.#quality = speexQuality(options.quality);
   }
 
   /**
-   * `samples` (interleaved, `channels` per frame) from `fromRate` to `toRate`, clamped to int16.
-   * Equal rates return the input itself.
+   * `samples` (interleaved, `channels` per frame) from `fromRate` to `toRate`, clamped to int16:
+   * ceil(frames · toRate / fromRate) frames. Equal rates return the input itself.
    */
   async resample(samples: Int16Array, channels: number, fromRate: number, toRate: number): Promise<Int16Array> {
     if (fromRate === toRate || samples.length === 0) return samples;
-    const frames = Math.floor(samples.length / channels);
-    const whole = samples.subarray(0, frames * channels);
-    // The library's own test for "too long for one call", computed the same way.
-    if (Math.max(whole.length, Math.ceil(whole.length * (toRate / fromRate))) <= LIBRARY_BUFFER_FLOATS) {
-      const converter = await this.#converter(channels, fromRate, toRate);
-      return toInt16(converter.simple(toFloat(whole)));
-    }
-    return this.#resampleLong(whole, channels, fromRate, toRate, Math.ceil((frames * toRate) / fromRate));
+    const whole = samples.subarray(0, Math.floor(samples.length / channels) * channels);
+    const converter = await this.#converter(channels, fromRate, toRate);
+    // Nothing awaits from here on: no other call can use this converter in between.
+    converter.reset();
+    const head = converter.push(whole);
+    const tail = converter.end();
+    if (tail.length === 0) return head;
+    const out = new Int16Array(head.length + tail.length);
+    out.set(head);
+    out.set(tail, head.length);
+    return out;
+  }
+
+  /**
+   * A converter with its own filter state, for one signal that arrives in parts. The caller
+   * owns it and calls `destroy()` when done (a forgotten one is freed when collected).
+   */
+  openConverter(channels: number, fromRate: number, toRate: number): Promise<SpeexConverter> {
+    return SpeexConverter.create(channels, fromRate, toRate, this.#quality);
   }
 
   /** Makes the converter for these rates now, so the first utterance does not pay for it. */
@@ -120,27 +87,15 @@ export class Resampler {
     }
   }
 
-  #converter(channels: number, fromRate: number, toRate: number): Promise<Converter> {
+  #converter(channels: number, fromRate: number, toRate: number): Promise<SpeexConverter> {
     const key = `${channels}:${fromRate}:${toRate}`;
     let converter = this.#converters.get(key);
     if (converter === undefined) {
-      converter = create(channels, fromRate, toRate, { converterType: this.#converterType });
+      converter = SpeexConverter.create(channels, fromRate, toRate, this.#quality);
       converter.catch(() => this.#converters.delete(key));
       this.#converters.set(key, converter);
     }
     return converter;
-  }
-
-  /** Audio longer than the library's buffer: a converter of its own, so no state leaks to others. */
-  async #resampleLong(samples: Int16Array, channels: number, fromRate: number, toRate: number, outFrames: number): Promise<Int16Array> {
-    const converter = await create(channels, fromRate, toRate, { converterType: this.#converterType });
-    try {
-      const flush = Math.ceil(fromRate * FLUSH_SECONDS) * channels;
-      const out = converter.simple(toFloat(samples, flush));
-      return toInt16(out, Math.min(out.length, outFrames * channels));
-    } finally {
-      converter.destroy();
-    }
   }
 }
 

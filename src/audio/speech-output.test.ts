@@ -324,6 +324,26 @@ describe('SpeechOutput with a tone', () => {
     await output.close();
   });
 
+  it('reports the engine that spoke; audio from a fallback engine is not cached', async () => {
+    class Tagged extends ToneTts {
+      fallback = true;
+      override async *synthesize(): AsyncIterable<Pcm> {
+        for await (const pcm of super.synthesize()) yield { ...pcm, engine: this.fallback ? 'backup' : 'primary', fallback: this.fallback };
+      }
+    }
+    const tts = new Tagged(440, 24000, 0.2, 0.05);
+    const output = new SpeechOutput(tts, base);
+    const first = await output.speakCached('tone', {}, never);
+    assert.equal(first.engine, 'backup');
+    assert.equal((await output.speakCached('tone', {}, never)).fromCache, false, 'fallback audio was cached');
+    tts.fallback = false;
+    assert.equal((await output.speakCached('tone', {}, never)).engine, 'primary');
+    const cached = await output.speakCached('tone', {}, never);
+    assert.equal(cached.fromCache, true);
+    assert.equal(cached.engine, 'primary');
+    await output.close();
+  });
+
   it('rejects a chunk size that holds no frame at construction', () => {
     assert.throws(() => new SpeechOutput(new ToneTts(440, 48000, 0.1, 0), { ...base, channels: 8, chunkBytes: 15 }), RangeError);
   });

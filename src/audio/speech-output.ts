@@ -29,7 +29,7 @@ export interface SpokenUtterance {
   /** Seconds of audio in `pieces` (what the client will play). */
   readonly durationSec: number;
   readonly fromCache: boolean;
-  /** The provider's name (`espeak`). */
+  /** The engine that spoke it (`espeak`; in a fallback chain, the member that did). */
   readonly engine: string;
   readonly voice: string;
 }
@@ -81,6 +81,16 @@ function join(a: Int16Array, b: Int16Array): Int16Array {
 interface Rendered {
   readonly pieces: readonly AudioPiece[];
   readonly durationSec: number;
+  /** The engine that spoke (a chain's member), else the provider's name. */
+  readonly engine: string;
+  /** False when a fallback engine spoke: the preferred voice should return once it recovers. */
+  readonly cacheable: boolean;
+}
+
+/** What the provider's parts said about who made them (see `Pcm.engine`, `Pcm.fallback`). */
+interface Source {
+  engine: string | undefined;
+  fallback: boolean;
 }
 
 interface Job {
@@ -140,9 +150,8 @@ export class SpeechOutput {
     if (text.trim() === '') throw new AppError('bad_input', 'text is empty');
     const resolved = this.#provider.resolveVoice(text, voice);
     const key = JSON.stringify([this.#provider.name, resolved, this.#options.sampleRate, this.#options.channels, text]);
-    const base = { engine: this.#provider.name, voice: resolved };
     const cached = this.#cache.get(key);
-    if (cached !== undefined) return { ...cached, ...base, fromCache: true };
+    if (cached !== undefined) return { pieces: cached.pieces, durationSec: cached.durationSec, engine: cached.engine, voice: resolved, fromCache: true };
 
     const job = this.#jobs.get(key) ?? this.#startJob(key, text, resolved);
     job.waiters++;
@@ -150,7 +159,7 @@ export class SpeechOutput {
     try {
       const rendered = await untilAborted(job.promise, signal);
       settled = true;
-      return { ...rendered, ...base, fromCache: false };
+      return { pieces: rendered.pieces, durationSec: rendered.durationSec, engine: rendered.engine, voice: resolved, fromCache: false };
     } finally {
       job.waiters--;
       if (!settled && job.waiters === 0) {
@@ -175,7 +184,7 @@ export class SpeechOutput {
     const controller = new AbortController();
     const promise = this.#collect(text, voice, controller.signal).then((rendered) => {
       const bytes = rendered.pieces.reduce((sum, piece) => sum + piece.data.length, 0);
-      this.#cache.set(key, rendered, bytes);
+      if (rendered.cacheable) this.#cache.set(key, rendered, bytes);
       return rendered;
     });
     const job: Job = { promise, controller, waiters: 0 };
@@ -192,12 +201,18 @@ export class SpeechOutput {
 
   async #collect(text: string, voice: string, signal: AbortSignal): Promise<Rendered> {
     const pieces: AudioPiece[] = [];
+    const source: Source = { engine: undefined, fallback: false };
     let frames = 0;
-    for await (const piece of this.#render(text, voice, signal)) {
+    for await (const piece of this.#render(text, voice, signal, source)) {
       pieces.push(piece);
       frames += piece.frames;
     }
-    return { pieces: Object.freeze(pieces), durationSec: frames / this.#options.sampleRate };
+    return {
+      pieces: Object.freeze(pieces),
+      durationSec: frames / this.#options.sampleRate,
+      engine: source.engine ?? this.#provider.name,
+      cacheable: !source.fallback,
+    };
   }
 
   /**
@@ -205,18 +220,27 @@ export class SpeechOutput {
    * for the next part: if that part is audible the silence was a pause and goes out as it was;
    * if the utterance ends instead, it becomes the closing pause.
    */
-  async *#render(text: string, voice: string, signal: AbortSignal): AsyncGenerator<AudioPiece> {
+  async *#render(text: string, voice: string, signal: AbortSignal, source?: Source): AsyncGenerator<AudioPiece> {
     throwIfAborted(signal);
     if (text.trim() === '') return;
     const chunker = new PcmChunker(this.#options.channels, this.#options.chunkBytes);
     const state: RenderState = { atStart: true, carry: undefined, stream: undefined, rate: 0, channels: 0 };
-    for await (const pcm of this.#provider.synthesize(text, voice, signal)) {
+    try {
+      for await (const pcm of this.#provider.synthesize(text, voice, signal)) {
+        throwIfAborted(signal);
+        if (source !== undefined) {
+          source.engine ??= pcm.engine;
+          if (pcm.fallback === true) source.fallback = true;
+        }
+        for await (const samples of this.#part(state, pcm)) yield* this.#pieces(chunker.push(samples), signal);
+      }
       throwIfAborted(signal);
-      for await (const samples of this.#part(state, pcm)) yield* this.#pieces(chunker.push(samples), signal);
+      for await (const samples of this.#end(state)) yield* this.#pieces(chunker.push(samples), signal);
+      yield* this.#pieces(chunker.flush(), signal);
+    } finally {
+      // An aborted or failed utterance leaves its converter mid-signal: free it now.
+      state.stream?.close();
     }
-    throwIfAborted(signal);
-    for await (const samples of this.#end(state)) yield* this.#pieces(chunker.push(samples), signal);
-    yield* this.#pieces(chunker.flush(), signal);
   }
 
   /** One provider part, up to its last audible frame, at the output rate and channels. */
@@ -251,6 +275,7 @@ export class SpeechOutput {
       yield* this.#convert(state, { ...carry, samples: fitFrames(carry.samples, carry.channels, frames) });
     }
     if (state.stream !== undefined) yield* this.#output(await state.stream.flush(), state.channels);
+    state.stream?.close();
     state.stream = undefined;
   }
 
@@ -259,6 +284,7 @@ export class SpeechOutput {
     if (pcm.samples.length === 0) return;
     if (state.stream !== undefined && (state.rate !== pcm.sampleRate || state.channels !== pcm.channels)) {
       yield* this.#output(await state.stream.flush(), state.channels);
+      state.stream?.close();
       state.stream = undefined;
     }
     if (state.stream === undefined) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dominantScript, languageOfText, selectVoice, type VoiceLookup } from './voice-select.js';
+import { configuredVoiceLookup, dominantScript, languageOfText, selectVoice, type VoiceLookup } from './voice-select.js';
 
 describe('dominantScript', () => {
   const cases: ReadonlyArray<readonly [string, string, ReturnType<typeof dominantScript>]> = [
@@ -71,4 +71,15 @@ describe('selectVoice', () => {
   for (const [name, text, request, expected] of cases) {
     it(name, () => assert.equal(selectVoice(text, request, lookup), expected));
   }
+});
+
+describe('configuredVoiceLookup', () => {
+  const lookup = configuredVoiceLookup({ default: 'en-US-AriaNeural', ru: 'ru-RU-SvetlanaNeural' });
+  it('explicit configured voices in any case, in the config\'s spelling', () => {
+    assert.equal(selectVoice('Hello.', { voice: 'EN-us-arianeural' }, lookup), 'en-US-AriaNeural');
+  });
+  it('an unknown explicit voice falls to the language, then the default', () => {
+    assert.equal(selectVoice('Hello.', { voice: 'nope' }, lookup), 'en-US-AriaNeural');
+    assert.equal(selectVoice('Привет.', { voice: 'nope' }, lookup), 'ru-RU-SvetlanaNeural');
+  });
 });

@@ -161,3 +161,14 @@ export function selectVoice(text: string, request: VoiceRequest, lookup: VoiceLo
   const fallback = lookup.configured.default ?? '';
   return lookup.voice(normaliseTag(fallback)) ?? fallback;
 }
+
+/**
+ * A lookup over the configured voices only, for engines without a voice catalogue of their own
+ * (network engines): an explicit voice is accepted when it is one of them (any case), and keeps
+ * the spelling the config gives it (`en-US-AriaNeural`).
+ */
+export function configuredVoiceLookup(configured: Readonly<Record<string, string>>): VoiceLookup {
+  const byTag = new Map<string, string>();
+  for (const voice of Object.values(configured)) if (!byTag.has(normaliseTag(voice))) byTag.set(normaliseTag(voice), voice);
+  return { configured, voice: (id) => byTag.get(id), voiceForLanguage: () => undefined };
+}
