@@ -1,0 +1,378 @@
+/**
+ * A local fake of the Gemini API's streaming REST endpoint, for tests. It speaks the real wire
+ * format of `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` (API key in
+ * `x-goog-api-key`; each event a `data: {GenerateContentResponse}` line ended by `\r\n\r\n`, as
+ * Google's servers send them), records what clients sent and how each exchange ended, and can be
+ * scripted per test to be slow, fail with an HTTP status and a Google error body, hang, drop the
+ * connection mid-stream, block for safety, call functions or leave out usage.
+ *
+ * ```ts
+ * const fake = await startFakeGemini();
+ * fake.script({ reply: 'Hello there.', chunkDelayMs: 5 });
+ * // point the provider (or the whole server's config) at fake.url
+ * assert.equal(fake.requests[0].model, 'test-model');
+ * await fake.waitForClose(); // the client closed the upstream request early
+ * await fake.close();
+ * ```
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Content, Tool } from '@google/genai';
+
+/** How the fake answers one request. Every field is optional; `{}` is a quick, healthy reply. */
+export interface FakeGeminiScript {
+  /** The reply text. Default: {@link DEFAULT_FAKE_GEMINI_REPLY}. */
+  readonly reply?: string;
+  /** Explicit text chunks (one text part each); wins over `reply`/`chunkChars`. */
+  readonly chunks?: readonly string[];
+  /** Cut `reply` into chunks of this many characters. Default: word by word. */
+  readonly chunkChars?: number;
+  /** Function calls the model makes, sent as one chunk of `functionCall` parts after the text. */
+  readonly functionCalls?: ReadonlyArray<{ readonly name: string; readonly args: Readonly<Record<string, unknown>> }>;
+  /** `modelVersion` of the answer. Default: the model named in the path. */
+  readonly modelVersion?: string;
+  /** `finishReason` of the last chunk. Default `STOP`. */
+  readonly finishReason?: string;
+  /**
+   * A safety block. `prompt`: the only event is `promptFeedback.blockReason` (no candidates), as
+   * when the request itself is refused. `answer`: after the text chunks, a candidate with no
+   * content and this `finishReason` (default `SAFETY`).
+   */
+  readonly block?: { readonly where: 'prompt' | 'answer'; readonly reason?: string };
+  /** Wait before sending the status line and headers. */
+  readonly headersDelayMs?: number;
+  /** Wait after the headers before the first chunk. */
+  readonly firstChunkDelayMs?: number;
+  /** Wait between chunks. */
+  readonly chunkDelayMs?: number;
+  /** Answer with this HTTP status and a Google error JSON (`{ error: { code, message, status } }`). */
+  readonly error?: { readonly status: number; readonly message?: string };
+  /** Never send the status line: the request hangs until the client gives up. */
+  readonly hangBeforeHeaders?: boolean;
+  /** Send headers and this many text chunks, then hang (0: nothing at all). */
+  readonly hangAfterChunks?: number;
+  /** Send this many text chunks, then destroy the socket (a connection reset mid-stream). */
+  readonly dropAfterChunks?: number;
+  /** Send this many text chunks, then an in-stream `data: {"error": …}` event and end. */
+  readonly streamErrorAfterChunks?: number;
+  /**
+   * `usageMetadata`, sent with every chunk as running totals like the real API. Default: counts
+   * estimated from the text; `false`: never sent.
+   */
+  readonly usage?: false | { readonly promptTokens: number; readonly candidatesTokens: number; readonly thoughtsTokens?: number };
+}
+
+/** The JSON body of a `streamGenerateContent` request as it goes over the wire. */
+export interface GeminiWireRequest {
+  readonly contents: Content[];
+  readonly systemInstruction?: Content;
+  readonly tools?: Tool[];
+  readonly generationConfig?: { readonly temperature?: number; readonly maxOutputTokens?: number } & Record<string, unknown>;
+  readonly [key: string]: unknown;
+}
+
+/** How one exchange ended: sent in full, closed early by the client, or dropped by the fake. */
+export type FakeGeminiOutcome = 'completed' | 'client-closed' | 'server-dropped';
+
+/** One request the fake received. */
+export interface FakeGeminiRequest {
+  readonly method: string;
+  /** Path with query, e.g. `/v1beta/models/test-model:streamGenerateContent?alt=sse`. */
+  readonly path: string;
+  /** The model named in the path; undefined when the path is not a model method. */
+  readonly model: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body; undefined when there was none or it was not JSON. */
+  readonly body: GeminiWireRequest | undefined;
+  /** Undefined while the response is still in progress. */
+  readonly outcome: FakeGeminiOutcome | undefined;
+  /** Resolves when the exchange ends. */
+  readonly ended: Promise<FakeGeminiOutcome>;
+}
+
+/** A running fake; see {@link startFakeGemini}. */
+export interface FakeGemini {
+  /** Base URL for the SDK's `httpOptions.baseUrl`: `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Every request received so far, in arrival order. */
+  readonly requests: readonly FakeGeminiRequest[];
+  /** Sets how every following request is answered (until changed). */
+  script(script: FakeGeminiScript): void;
+  /** Queues a one-off script for the next request; queued scripts are used before the default. */
+  enqueue(script: FakeGeminiScript): void;
+  /** Forgets recorded requests and queued scripts, and restores the default script. */
+  reset(): void;
+  /** Resolves with request number `index` (0-based) once it has arrived. */
+  waitForRequest(index?: number): Promise<FakeGeminiRequest>;
+  /** Resolves when request `index` (default: the latest) was closed early by the client; rejects otherwise. */
+  waitForClose(index?: number): Promise<void>;
+  /** Stops listening and closes every open connection, hung ones included. */
+  close(): Promise<void>;
+}
+
+/** The reply when a script gives none. */
+export const DEFAULT_FAKE_GEMINI_REPLY = 'Hello from the fake Gemini. It speaks in two sentences.';
+
+const STREAM_PATH = /^\/v1beta\/models\/([^/:?]+):streamGenerateContent\?(?:.*&)?alt=sse(?:&|$)/u;
+const CHARS_PER_TOKEN = 4;
+/** Google's canonical status names for the HTTP codes tests use. */
+const STATUS_NAMES: Readonly<Record<number, string>> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+type MutableRequest = { -readonly [K in keyof FakeGeminiRequest]: FakeGeminiRequest[K] };
+
+/** Starts a fake Gemini API on 127.0.0.1 with an ephemeral port. */
+export async function startFakeGemini(initial: FakeGeminiScript = {}): Promise<FakeGemini> {
+  let defaultScript = initial;
+  let queue: FakeGeminiScript[] = [];
+  let requests: MutableRequest[] = [];
+  let arrivalWaiters: Array<() => void> = [];
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // A bug in the fake must fail the test that hit it, not hang it.
+      if (!res.headersSent) sendJson(res, 500, errorBody(500, `fake server bug: ${String(error)}`));
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const gone = new AbortController();
+    let dropping = false;
+    let resolveEnded!: (outcome: FakeGeminiOutcome) => void;
+    const path = req.url ?? '';
+    const record: MutableRequest = {
+      method: req.method ?? '',
+      path,
+      model: STREAM_PATH.exec(path)?.[1],
+      headers: req.headers,
+      body: undefined,
+      outcome: undefined,
+      ended: new Promise((resolve) => (resolveEnded = resolve)),
+    };
+    const finish = (outcome: FakeGeminiOutcome): void => {
+      if (record.outcome !== undefined) return;
+      record.outcome = outcome;
+      resolveEnded(outcome);
+    };
+    res.on('finish', () => finish('completed'));
+    res.on('close', () => {
+      gone.abort();
+      finish(dropping ? 'server-dropped' : 'client-closed');
+    });
+
+    let raw: string;
+    try {
+      raw = await readBody(req);
+    } catch {
+      return; // the client went away while sending the body
+    }
+    record.body = parseJson(raw) as GeminiWireRequest | undefined;
+    requests.push(record);
+    for (const wake of arrivalWaiters.splice(0)) wake();
+
+    const script = queue.shift() ?? defaultScript;
+    try {
+      await respond(record, script, res, gone.signal, () => (dropping = true));
+    } catch (error) {
+      // The connection went away while the script was waiting or writing: nothing left to do.
+      if (!gone.signal.aborted) throw error;
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  const waitForRequest = async (index = 0): Promise<FakeGeminiRequest> => {
+    while (requests.length <= index) await new Promise<void>((wake) => arrivalWaiters.push(wake));
+    return requests[index];
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get requests() {
+      return requests;
+    },
+    script(script) {
+      defaultScript = script;
+    },
+    enqueue(script) {
+      queue.push(script);
+    },
+    reset() {
+      requests = [];
+      queue = [];
+      defaultScript = initial;
+    },
+    waitForRequest,
+    async waitForClose(index) {
+      const request = await waitForRequest(index ?? Math.max(requests.length - 1, 0));
+      const outcome = await request.ended;
+      if (outcome !== 'client-closed') {
+        throw new Error(`expected the client to close request ${request.path} early; it ended as ${outcome}`);
+      }
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+async function respond(
+  record: MutableRequest,
+  script: FakeGeminiScript,
+  res: ServerResponse,
+  signal: AbortSignal,
+  markDropping: () => void,
+): Promise<void> {
+  if (script.hangBeforeHeaders) return;
+  await pause(script.headersDelayMs, signal);
+
+  if (record.method !== 'POST' || record.model === undefined) {
+    return sendJson(res, 404, errorBody(404, `no route ${record.method} ${record.path}`));
+  }
+  if (!record.headers['x-goog-api-key']) {
+    return sendJson(res, 403, errorBody(403, 'Method doesn\'t allow unregistered callers. Please use an API key.'));
+  }
+  if (record.body === undefined || !Array.isArray(record.body.contents)) {
+    return sendJson(res, 400, errorBody(400, 'the body must be a JSON GenerateContentRequest'));
+  }
+  if (script.error) return sendJson(res, script.error.status, errorBody(script.error.status, script.error.message));
+
+  const modelVersion = script.modelVersion ?? record.model;
+  const responseId = `fake-${Math.random().toString(36).slice(2, 10)}`;
+  const chunks = textChunks(script);
+  const promptTokens = Math.ceil(JSON.stringify(record.body.contents).length / CHARS_PER_TOKEN);
+  let sentChars = 0;
+  const usage = (final: boolean): object | undefined => {
+    if (script.usage === false) return undefined;
+    const candidatesTokens = final && script.usage ? script.usage.candidatesTokens : Math.ceil(sentChars / CHARS_PER_TOKEN);
+    const prompt = script.usage?.promptTokens ?? promptTokens;
+    const thoughts = final ? (script.usage?.thoughtsTokens ?? 0) : 0;
+    return {
+      promptTokenCount: prompt,
+      candidatesTokenCount: candidatesTokens,
+      ...(thoughts > 0 ? { thoughtsTokenCount: thoughts } : {}),
+      totalTokenCount: prompt + candidatesTokens + thoughts,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }],
+    };
+  };
+  const event = (candidate: object | undefined, final: boolean): object => {
+    const u = usage(final);
+    return { ...(candidate ? { candidates: [{ ...candidate, index: 0 }] } : {}), ...(u ? { usageMetadata: u } : {}), modelVersion, responseId };
+  };
+
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+  await pause(script.firstChunkDelayMs, signal);
+  if (script.block?.where === 'prompt') {
+    const u = usage(true);
+    await sendEvent(res, {
+      promptFeedback: { blockReason: script.block.reason ?? 'SAFETY', safetyRatings: safetyRatings('HIGH') },
+      ...(u ? { usageMetadata: u } : {}),
+      modelVersion,
+      responseId,
+    });
+    res.end();
+    return;
+  }
+  for (let i = 0; i < chunks.length; i += 1) {
+    if (script.hangAfterChunks === i) return;
+    if (script.dropAfterChunks === i) return drop(res, markDropping);
+    if (script.streamErrorAfterChunks === i) return sendStreamError(res);
+    if (i > 0) await pause(script.chunkDelayMs, signal);
+    sentChars += chunks[i].length;
+    await sendEvent(res, event({ content: { parts: [{ text: chunks[i] }], role: 'model' } }, false));
+  }
+  if (script.hangAfterChunks !== undefined && script.hangAfterChunks >= chunks.length) return;
+  if (script.dropAfterChunks !== undefined && script.dropAfterChunks >= chunks.length) return drop(res, markDropping);
+  if (script.streamErrorAfterChunks !== undefined && script.streamErrorAfterChunks >= chunks.length) return sendStreamError(res);
+  if (script.block?.where === 'answer') {
+    await sendEvent(res, event({ finishReason: script.block.reason ?? 'SAFETY', safetyRatings: safetyRatings('MEDIUM') }, true));
+  } else {
+    const calls = script.functionCalls ?? [];
+    const parts = calls.map((call) => ({ functionCall: { name: call.name, args: call.args } }));
+    // The real API ends with an empty text part when the last chunk has nothing else to carry.
+    await sendEvent(res, event({ content: { parts: parts.length > 0 ? parts : [{ text: '' }], role: 'model' }, finishReason: script.finishReason ?? 'STOP' }, true));
+  }
+  res.end();
+}
+
+function textChunks(script: FakeGeminiScript): string[] {
+  if (script.chunks) return [...script.chunks];
+  const reply = script.reply ?? DEFAULT_FAKE_GEMINI_REPLY;
+  if (script.chunkChars !== undefined && script.chunkChars > 0) {
+    const chars = Array.from(reply);
+    const out: string[] = [];
+    for (let i = 0; i < chars.length; i += script.chunkChars) out.push(chars.slice(i, i + script.chunkChars).join(''));
+    return out;
+  }
+  return reply.match(/\s*\S+/gu) ?? (reply ? [reply] : []);
+}
+
+function safetyRatings(probability: string): object[] {
+  return [
+    { category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' },
+    { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability, blocked: true },
+  ];
+}
+
+function errorBody(status: number, message = `fake upstream error ${status}: do not show this to users`): object {
+  return { error: { code: status, message, status: STATUS_NAMES[status] ?? 'UNKNOWN' } };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+  res.end(JSON.stringify(body));
+}
+
+async function sendStreamError(res: ServerResponse): Promise<void> {
+  await sendEvent(res, errorBody(500, 'fake in-stream error: do not show this to users'));
+  res.end();
+}
+
+/** Resolves once the bytes are handed to the kernel, so that a following drop cannot discard them. */
+function sendEvent(res: ServerResponse, data: object): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve();
+    res.write(`data: ${JSON.stringify(data)}\r\n\r\n`, () => resolve());
+  });
+}
+
+function drop(res: ServerResponse, markDropping: () => void): void {
+  markDropping();
+  res.socket?.destroy();
+}
+
+async function pause(ms: number | undefined, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  if (ms !== undefined && ms > 0) await delay(ms, undefined, { signal });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function parseJson(raw: string): unknown {
+  if (raw === '') return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
