@@ -1,6 +1,6 @@
-import type { Config } from '../config/schema.js';
 import type { MemoryContext } from '../memory/store.js';
-import type { LlmRequest } from '../text-processing/provider.js';
+import type { SystemPrompt } from '../text-processing/prompts.js';
+import type { LlmRequest, ToolSpec } from '../text-processing/provider.js';
 
 export interface TurnScreenshot {
   readonly base64: string;
@@ -8,35 +8,44 @@ export interface TurnScreenshot {
   readonly height?: number;
 }
 
+/** Everything one turn's model request is made of. */
+export interface LlmRequestInput {
+  /** The rendered template (`config/prompts/…`) becomes the system prompt. */
+  readonly systemPrompt: SystemPrompt;
+  readonly context: MemoryContext;
+  /** The user's merged, normalised prompt. */
+  readonly prompt: string;
+  readonly screenshot: TurnScreenshot | undefined;
+  /** Commands offered to the model (empty when actions are disabled). */
+  readonly tools: readonly ToolSpec[];
+  readonly maxOutputTokens: number;
+  readonly temperature: number;
+}
+
 /**
  * Builds the model request of a turn. The user's merged prompt is exactly the text of the last
  * user message (the screenshot an image part of it); remembered context goes into the system
- * prompt and earlier messages, never into the prompt itself.
+ * prompt (facts, summary) and earlier messages (turns), never into the prompt itself.
  */
-export function buildLlmRequest(
-  config: Config,
-  context: MemoryContext,
-  prompt: string,
-  screenshot: TurnScreenshot | undefined,
-): LlmRequest {
-  const system: string[] = [config.text_processing.system_prompt.trim()];
-  if (context.facts.length > 0) system.push(`What you know about the user:\n${context.facts.map((f) => `- ${f}`).join('\n')}`);
-  if (context.summary !== '') system.push(`Summary of earlier conversation:\n${context.summary}`);
-  if (screenshot) {
-    const size = screenshot.width && screenshot.height ? ` (${screenshot.width}×${screenshot.height} pixels)` : '';
-    system.push(`A screenshot of the user's screen${size} is attached to their message.`);
-  }
+export function buildLlmRequest(input: LlmRequestInput): LlmRequest {
+  const { screenshot, tools } = input;
   return {
-    system: system.join('\n\n'),
-    history: context.messages,
-    prompt,
+    system: input.systemPrompt.render({
+      prompt: input.prompt,
+      memory: input.context,
+      screenshot,
+      actionsOffered: tools.length > 0,
+    }),
+    history: input.context.messages,
+    prompt: input.prompt,
     image: screenshot && {
       mimeType: 'image/webp',
       base64: screenshot.base64,
       width: screenshot.width,
       height: screenshot.height,
     },
-    maxOutputTokens: config.text_processing.max_output_tokens,
-    temperature: config.text_processing.temperature,
+    maxOutputTokens: input.maxOutputTokens,
+    temperature: input.temperature,
+    ...(tools.length > 0 ? { tools } : {}),
   };
 }

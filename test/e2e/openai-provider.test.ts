@@ -19,7 +19,7 @@ describe('the openai provider end to end (local fake of the Chat Completions API
       testConfig({
         text_processing: {
           provider: 'auto',
-          system_prompt: 'You are the test assistant.',
+          prompts: { assistant_name: 'the test assistant' },
           openai: { base_url: fake.url, api_key: 'sk-test', model: 'test-model' },
         },
       }),
@@ -53,7 +53,7 @@ describe('the openai provider end to end (local fake of the Chat Completions API
     assert.equal(body.model, 'test-model');
     assert.equal(body.stream, true);
     assert.equal(body.messages[0].role, 'system');
-    assert.match(String(body.messages[0].content), /You are the test assistant\./);
+    assert.match(String(body.messages[0].content), /You are the test assistant\b/);
     const last = body.messages.at(-1)!;
     assert.equal(last.role, 'user');
     assert.deepEqual(last.content, [

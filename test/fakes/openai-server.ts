@@ -60,6 +60,23 @@ export interface FakeOpenAiScript {
    * like servers that ignore `stream_options`.
    */
   readonly usage?: false | { readonly promptTokens: number; readonly completionTokens: number };
+  /**
+   * Tool calls, streamed in the real format (`choices[0].delta.tool_calls` fragments keyed by
+   * `index`: the first names the function, the rest carry pieces of its JSON arguments). With any,
+   * `finishReason` defaults to `tool_calls`.
+   */
+  readonly toolCalls?: readonly FakeToolCall[];
+}
+
+/** One scripted tool call; its `index` on the wire is its position in `toolCalls`. */
+export interface FakeToolCall {
+  readonly name: string;
+  /** The JSON arguments as the model writes them (need not be valid JSON). */
+  readonly arguments: string;
+  /** Sent after this many content chunks (0: before any text). Default: after all of them. */
+  readonly afterChunk?: number;
+  /** The arguments are cut into this many fragments. Default 3. */
+  readonly argumentChunks?: number;
 }
 
 /** How one exchange ended. */
@@ -263,7 +280,21 @@ async function respond(
       object: 'chat.completion',
       created,
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, logprobs: null, finish_reason: script.finishReason ?? 'stop' }],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: reply,
+            refusal: null,
+            ...(script.toolCalls?.length
+              ? { tool_calls: script.toolCalls.map((c, i) => ({ id: `call_fake_${i}`, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
+              : {}),
+          },
+          logprobs: null,
+          finish_reason: finishReasonOf(script),
+        },
+      ],
       ...(usage ? { usage: wireUsage(usage) } : {}),
     });
   }
@@ -279,6 +310,17 @@ async function respond(
     ...(wantsUsage ? { usage: null } : {}),
   });
 
+  const toolCalls = script.toolCalls ?? [];
+  const sendToolCalls = async (after: (afterChunk: number) => boolean): Promise<void> => {
+    for (const [index, call] of toolCalls.entries()) {
+      if (!after(call.afterChunk ?? chunks.length)) continue;
+      await sendEvent(res, chunk({ tool_calls: [{ index, id: `call_fake_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+      for (const piece of fragments(call.arguments, call.argumentChunks ?? 3)) {
+        await sendEvent(res, chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+      }
+    }
+  };
+
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   await sendEvent(res, chunk({ role: 'assistant', content: '', refusal: null }, null));
   await pause(script.firstChunkDelayMs, signal);
@@ -287,16 +329,30 @@ async function respond(
     if (script.dropAfterChunks === i) return drop(res, markDropping);
     if (script.streamErrorAfterChunks === i) return sendStreamError(res);
     if (i > 0) await pause(script.chunkDelayMs, signal);
+    await sendToolCalls((after) => after === i);
     await sendEvent(res, chunk({ content: chunks[i] }, null));
   }
+  await sendToolCalls((after) => after >= chunks.length);
   if (script.hangAfterChunks !== undefined && script.hangAfterChunks >= chunks.length) return;
   if (script.dropAfterChunks !== undefined && script.dropAfterChunks >= chunks.length) return drop(res, markDropping);
   if (script.streamErrorAfterChunks !== undefined && script.streamErrorAfterChunks >= chunks.length) return sendStreamError(res);
-  await sendEvent(res, chunk({}, script.finishReason ?? 'stop'));
+  await sendEvent(res, chunk({}, finishReasonOf(script)));
   if (wantsUsage && usage) {
     await sendEvent(res, { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [], usage: wireUsage(usage) });
   }
   res.end('data: [DONE]\n\n');
+}
+
+function finishReasonOf(script: FakeOpenAiScript): string {
+  return script.finishReason ?? (script.toolCalls?.length ? 'tool_calls' : 'stop');
+}
+
+/** `text` cut into `count` pieces of about equal length (fewer when it is shorter). */
+function fragments(text: string, count: number): string[] {
+  const size = Math.max(1, Math.ceil(text.length / Math.max(1, count)));
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
 }
 
 function contentChunks(script: FakeOpenAiScript): string[] {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { APIError } from 'openai';
+import { pino } from 'pino';
 import { startFakeOpenAi, type FakeOpenAi } from '../../../test/fakes/openai-server.js';
 import { AppError, InterruptedError } from '../../errors.js';
 import type { LlmEvent, LlmRequest } from '../provider.js';
@@ -294,6 +295,112 @@ describe('OpenAiProvider', () => {
       const out = await run(provider(), request, AbortSignal.abort(reason));
       assert.equal(out.error, reason);
       assert.equal(fake.requests.length, 0);
+    });
+  });
+
+  describe('tool calls', () => {
+    const tools = [
+      { name: 'open_app', description: 'Open an app.', parameters: { type: 'object', properties: { app_name: { type: 'string' } }, required: ['app_name'] } },
+    ];
+    const withTools: LlmRequest = { ...request, tools };
+
+    /** Every event in order, and what was logged at warn. */
+    async function events(req: LlmRequest = withTools): Promise<{ events: LlmEvent[]; warnings: Array<Record<string, unknown>>; error: unknown }> {
+      const warnings: Array<Record<string, unknown>> = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line) as Record<string, unknown>) });
+      const out: LlmEvent[] = [];
+      let error: unknown;
+      try {
+        for await (const event of provider({ logger }).stream(req, new AbortController().signal)) out.push(event);
+      } catch (e) {
+        error = e;
+      }
+      return { events: out, warnings, error };
+    }
+
+    it('offers request.tools as functions', TEST_TIMEOUT, async () => {
+      await events();
+      assert.deepEqual(fake.requests[0].body?.tools, [{ type: 'function', function: tools[0] }]);
+    });
+
+    it('sends no tools field when there are none', TEST_TIMEOUT, async () => {
+      await events({ ...request, tools: [] });
+      assert.equal(fake.requests[0].body?.tools, undefined);
+    });
+
+    it('assembles streamed argument fragments into one call, in stream order with the text', TEST_TIMEOUT, async () => {
+      fake.script({
+        chunks: ['Opening Safari.', ' Done.'],
+        toolCalls: [{ name: 'open_app', arguments: '{"app_name": "Safari"}', afterChunk: 1, argumentChunks: 4 }],
+        usage: { promptTokens: 5, completionTokens: 3 },
+      });
+      const out = await events();
+      assert.equal(out.error, undefined);
+      assert.deepEqual(out.events, [
+        { type: 'text', text: 'Opening Safari.' },
+        { type: 'tool_call', name: 'open_app', args: { app_name: 'Safari' } },
+        { type: 'text', text: ' Done.' },
+        { type: 'usage', inputTokens: 5, outputTokens: 3, model: 'test-model' },
+      ]);
+    });
+
+    it('several calls at the end of the answer come out in index order', TEST_TIMEOUT, async () => {
+      fake.script({
+        chunks: ['Sure.'],
+        toolCalls: [
+          { name: 'open_app', arguments: '{"app_name":"Mail"}' },
+          { name: 'open_app', arguments: '{"app_name":"Notes"}', argumentChunks: 1 },
+        ],
+      });
+      const out = await events();
+      assert.deepEqual(
+        out.events.filter((e) => e.type !== 'usage'),
+        [
+          { type: 'text', text: 'Sure.' },
+          { type: 'tool_call', name: 'open_app', args: { app_name: 'Mail' } },
+          { type: 'tool_call', name: 'open_app', args: { app_name: 'Notes' } },
+        ],
+      );
+    });
+
+    it('a call with no text at all, and empty arguments as {}', TEST_TIMEOUT, async () => {
+      fake.script({ chunks: [], toolCalls: [{ name: 'open_app', arguments: '' }] });
+      const out = await events();
+      assert.equal(out.error, undefined);
+      assert.deepEqual(out.events.filter((e) => e.type !== 'usage'), [{ type: 'tool_call', name: 'open_app', args: {} }]);
+    });
+
+    const malformed: ReadonlyArray<{ name: string; args: string }> = [
+      { name: 'JSON cut short', args: '{"app_name": "Saf' },
+      { name: 'not JSON', args: 'open Safari' },
+      { name: 'JSON that is not an object', args: '["Safari"]' },
+    ];
+    for (const c of malformed) {
+      it(`drops a call with ${c.name}, logs it at warn and streams on`, TEST_TIMEOUT, async () => {
+        fake.script({ chunks: ['One.', ' Two.'], toolCalls: [{ name: 'open_app', arguments: c.args, afterChunk: 1 }] });
+        const out = await events();
+        assert.equal(out.error, undefined);
+        assert.deepEqual(out.events.filter((e) => e.type !== 'usage'), [
+          { type: 'text', text: 'One.' },
+          { type: 'text', text: ' Two.' },
+        ]);
+        assert.equal(out.warnings.length, 1);
+        assert.equal(out.warnings[0].msg, 'malformed tool call from the model dropped');
+        assert.equal(out.warnings[0].tool, 'open_app');
+      });
+    }
+
+    it('a tool call stops the first-token timeout like text does', TEST_TIMEOUT, async () => {
+      // The call, an empty content chunk, then text only after the first-token timeout has passed.
+      fake.script({ chunks: ['', 'Late text.'], chunkDelayMs: 400, toolCalls: [{ name: 'open_app', arguments: '{"app_name":"A"}', afterChunk: 0 }] });
+      const warnings: unknown[] = [];
+      const out: LlmEvent[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+      for await (const event of provider({ logger, firstTokenTimeoutMs: 200 }).stream(withTools, new AbortController().signal)) out.push(event);
+      assert.deepEqual(out.filter((e) => e.type !== 'usage'), [
+        { type: 'tool_call', name: 'open_app', args: { app_name: 'A' } },
+        { type: 'text', text: 'Late text.' },
+      ]);
     });
   });
 });

@@ -1,9 +1,11 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, OpenAIError } from 'openai';
 import type {
+  ChatCompletionChunk,
   ChatCompletionContentPart,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import type { Logger } from 'pino';
 import { AppError, type ErrorKind, isAbort, throwIfAborted, toAppError } from '../../errors.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../provider.js';
 
@@ -19,6 +21,8 @@ export interface OpenAiProviderOptions {
   readonly firstTokenTimeoutMs: number;
   /** The whole answer must be complete within this long → AppError('timeout'). */
   readonly totalTimeoutMs: number;
+  /** Where a malformed tool call is reported before it is dropped; absent: dropped silently. */
+  readonly logger?: Logger;
 }
 
 /** Client-safe messages; upstream text never reaches a client (it stays in the error's cause). */
@@ -57,9 +61,11 @@ export class OpenAiProvider implements LlmProvider {
   readonly #model: string;
   readonly #firstTokenTimeoutMs: number;
   readonly #totalTimeoutMs: number;
+  readonly #logger: Logger | undefined;
 
   constructor(options: OpenAiProviderOptions) {
     this.#model = options.model;
+    this.#logger = options.logger;
     this.#firstTokenTimeoutMs = options.firstTokenTimeoutMs;
     this.#totalTimeoutMs = options.totalTimeoutMs;
     this.#client = new OpenAI({
@@ -92,13 +98,23 @@ export class OpenAiProvider implements LlmProvider {
     try {
       const chunks = await this.#client.chat.completions.create(this.#body(request), { signal: upstream.signal });
       let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
+      const toolCalls = new ToolCallAccumulator(this.#logger);
       for await (const chunk of chunks) {
-        const text = chunk.choices[0]?.delta?.content;
+        const choice = chunk.choices[0];
+        const text = choice?.delta?.content;
+        if (choice?.delta?.tool_calls?.length) {
+          clearTimeout(firstTokenTimer);
+          firstTokenTimer = undefined;
+          toolCalls.add(choice.delta.tool_calls);
+        }
         if (text) {
           clearTimeout(firstTokenTimer);
           firstTokenTimer = undefined;
+          // Text after a call means the call is complete: it goes out first, in stream order.
+          yield* toolCalls.take();
           yield { type: 'text', text };
         }
+        if (choice?.finish_reason) yield* toolCalls.take();
         // Some servers repeat running totals on every chunk; the last one is the answer's.
         if (chunk.usage) {
           usage = {
@@ -110,6 +126,8 @@ export class OpenAiProvider implements LlmProvider {
       }
       // The SDK ends a stream quietly when its request is aborted: only the signal tells.
       if (upstream.signal.aborted) throw toAppError(upstream.signal.reason, upstream.signal);
+      // Servers that end the stream without a finish_reason still complete their calls.
+      yield* toolCalls.take();
       completed = true;
       if (usage) yield { type: 'usage', ...usage };
     } catch (error) {
@@ -144,7 +162,65 @@ export class OpenAiProvider implements LlmProvider {
       temperature: request.temperature,
       stream: true,
       stream_options: { include_usage: true },
+      ...(request.tools && request.tools.length > 0
+        ? {
+            tools: request.tools.map((tool) => ({
+              type: 'function' as const,
+              function: { name: tool.name, description: tool.description, parameters: { ...tool.parameters } },
+            })),
+          }
+        : {}),
     };
+  }
+}
+
+type ToolCallDelta = NonNullable<ChatCompletionChunk.Choice.Delta['tool_calls']>[number];
+
+/**
+ * Streamed tool calls arrive as fragments keyed by `index`: the first names the function, the
+ * rest append to its JSON arguments. A call is complete when text follows it, when the choice
+ * finishes, or when the stream ends.
+ */
+class ToolCallAccumulator {
+  readonly #pending = new Map<number, { name: string; args: string }>();
+  readonly #logger: Logger | undefined;
+
+  constructor(logger: Logger | undefined) {
+    this.#logger = logger;
+  }
+
+  add(deltas: readonly ToolCallDelta[]): void {
+    for (const delta of deltas) {
+      const call = this.#pending.get(delta.index) ?? { name: '', args: '' };
+      call.name += delta.function?.name ?? '';
+      call.args += delta.function?.arguments ?? '';
+      this.#pending.set(delta.index, call);
+    }
+  }
+
+  /** The pending calls in index order, parsed; malformed ones are dropped and logged. */
+  *take(): Generator<LlmEvent> {
+    const calls = [...this.#pending].sort(([a], [b]) => a - b);
+    this.#pending.clear();
+    for (const [, call] of calls) {
+      const args = parseArguments(call.args);
+      if (call.name === '' || args === undefined) {
+        this.#logger?.warn({ tool: call.name, args_chars: call.args.length }, 'malformed tool call from the model dropped');
+        continue;
+      }
+      yield { type: 'tool_call', name: call.name, args };
+    }
+  }
+}
+
+/** A call's JSON arguments as an object; '' (a call without arguments) is `{}`; anything else undefined. */
+function parseArguments(json: string): Record<string, unknown> | undefined {
+  if (json.trim() === '') return {};
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
