@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { LlmProvider } from '../text-processing/provider.js';
+import { LongTermUpdater } from './long-term-updater.js';
 import { NoneMemoryStore } from './none-memory-store.js';
 import { SqlMemoryStore } from './sql-memory-store.js';
 import type { MemoryBackend } from './store.js';
@@ -18,4 +20,18 @@ export async function createMemoryStore(section: Config['memory_management'], lo
     case 'postgres':
       return SqlMemoryStore.open({ ...section, backend: section.backend }, logger);
   }
+}
+
+/**
+ * The long-term-memory updater for `store`, or undefined when it is disabled or nothing is
+ * stored (`backend: none`). `llm` is the model it may ask; undefined when there is no real one.
+ */
+export function createLongTermUpdater(
+  section: Config['memory_management'],
+  deps: { readonly store: MemoryBackend; readonly llm?: LlmProvider; readonly logger: Logger },
+): LongTermUpdater | undefined {
+  if (!section.updater.enabled || section.backend === 'none') return undefined;
+  const updater = new LongTermUpdater({ store: deps.store, llm: deps.llm, logger: deps.logger, settings: section.updater });
+  deps.logger.info({ method: updater.method, llm: deps.llm?.name }, 'memory updater ready');
+  return updater;
 }

@@ -76,3 +76,14 @@ export interface MemoryBackend extends MemoryStore {
   /** Deletes turns and usage records older than their configured retention, as of `now`. */
   prune(now: Date): Promise<PruneResult>;
 }
+
+/**
+ * Learns from turns after they are saved (the long-term-memory updater). The pipeline calls
+ * `turnSaved` once a turn is stored; the work happens in the background, off the latency path.
+ */
+export interface MemoryUpdater {
+  /** Queues what the turn may teach; returns at once and never throws. */
+  turnSaved(turn: TurnRecord): void;
+  /** Resolves when every update queued so far has finished (tests, shutdown). */
+  drain(): Promise<void>;
+}

@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { AppError } from '../errors.js';
+import { createMemoryStore } from '../memory/create-memory-store.js';
+import { hardwareIdProblem } from '../pipeline/validation.js';
+import { ExitCode, UsageError, type CliCommand } from './command.js';
+
+const USAGE = `usage: nexy forget --hardware-id ID [--config PATH]
+
+Removes everything the server remembers about a device: its turns, facts, summary and usage
+records. Opens the memory database of the configuration directly (memory_management), so it
+works with the server running or stopped. A running server also offers this as
+DELETE /admin/memory/{hardware_id} on its HTTP port (see admin.token).
+
+options:
+  --hardware-id ID     the device to forget (required)
+  --config PATH        a config file merged over config/unified_config.yaml
+
+exit codes: 0 forgotten (also when nothing was stored), 2 bad usage or configuration,
+            3 the memory database cannot be reached
+`;
+
+/** `nexy forget`: the `forget` operation of the memory store, from the command line. */
+export const forget: CliCommand = {
+  name: 'forget',
+  summary: 'forget --hardware-id ID    remove everything remembered about a device',
+  usage: USAGE,
+  async run(args, context) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: { 'hardware-id': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      context.stdout.write(USAGE);
+      return ExitCode.ok;
+    }
+    const hardwareId = values['hardware-id'];
+    if (hardwareId === undefined) throw new UsageError('--hardware-id is required');
+    const problem = hardwareIdProblem(hardwareId);
+    if (problem) throw new UsageError(`--hardware-id: ${problem}`);
+    const section = loadConfig({ overridePath: values.config }).memory_management;
+
+    if (section.backend === 'none') {
+      context.stdout.write('memory_management.backend is none: nothing is stored\n');
+      return ExitCode.ok;
+    }
+    // Opening would create an empty database; a wrong path should say so instead.
+    if (section.backend === 'sqlite' && !existsSync(section.sqlite.path)) {
+      context.stdout.write(`nothing stored: ${section.sqlite.path} does not exist\n`);
+      return ExitCode.ok;
+    }
+    let store;
+    try {
+      store = await createMemoryStore(section);
+    } catch (error) {
+      context.stderr.write(`nexy forget: ${describe(error)}\n`);
+      return ExitCode.serverError;
+    }
+    try {
+      await store.forget(hardwareId);
+      context.stdout.write(`forgot everything stored for ${hardwareId} (${store.name})\n`);
+      return ExitCode.ok;
+    } catch (error) {
+      context.stderr.write(`nexy forget: ${describe(error)}\n`);
+      return ExitCode.serverError;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/** One line: the safe message, and the database's own reason (a path, a refused connection). */
+function describe(error: unknown): string {
+  if (!(error instanceof AppError)) return 'internal error';
+  const cause = error.cause instanceof Error && error.cause.message !== '' ? ` (${error.cause.message.split('\n')[0]})` : '';
+  return `${error.message}${cause}`;
+}
