@@ -6,6 +6,30 @@ export interface ReadinessCheck {
   readonly name: string;
   /** Undefined when ready, else what is missing. */
   check(): Promise<string | undefined>;
+  /**
+   * False for an advisory check (the update feed): its problem is reported in /ready's body but
+   * does not make the server unready, since turns are still served. Default true.
+   */
+  readonly required?: boolean;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** Required checks that failed. */
+  readonly missing: ReadonlyArray<{ check: string; missing: string }>;
+  /** Advisory checks that failed. */
+  readonly warnings: ReadonlyArray<{ check: string; problem: string }>;
+}
+
+/** Runs every check at once; a check that throws counts as failed with its message. */
+export async function evaluateReadiness(checks: readonly ReadinessCheck[]): Promise<Readiness> {
+  const results = await Promise.all(
+    checks.map(async (r) => ({ r, problem: await r.check().catch((e: Error) => e.message) })),
+  );
+  const failed = results.filter((x) => x.problem !== undefined);
+  const missing = failed.filter((x) => x.r.required !== false).map((x) => ({ check: x.r.name, missing: x.problem! }));
+  const warnings = failed.filter((x) => x.r.required === false).map((x) => ({ check: x.r.name, problem: x.problem! }));
+  return { ready: missing.length === 0, missing, warnings };
 }
 
 /**
@@ -38,6 +62,12 @@ function json(res: ServerResponse, code: number, body: unknown): void {
 export function createHttpServer(deps: HttpDeps): Server {
   const { logger, metrics } = deps;
 
+  async function readiness(): Promise<Readiness> {
+    const result = await evaluateReadiness(deps.readiness);
+    metrics.ready.set(result.ready ? 1 : 0);
+    return result;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     for (const route of deps.routes ?? []) {
@@ -53,11 +83,12 @@ export function createHttpServer(deps: HttpDeps): Server {
         json(res, 200, { status: 'ok', uptime_s: Math.round((Date.now() - deps.startedAt) / 1000) });
         return;
       case '/ready': {
-        const results = await Promise.all(
-          deps.readiness.map(async (r) => ({ name: r.name, missing: await r.check().catch((e: Error) => e.message) })),
-        );
-        const missing = results.filter((r) => r.missing !== undefined).map((r) => ({ check: r.name, missing: r.missing }));
-        json(res, missing.length === 0 ? 200 : 503, missing.length === 0 ? { status: 'ready' } : { status: 'not ready', missing });
+        const { ready, missing, warnings } = await readiness();
+        json(res, ready ? 200 : 503, {
+          status: ready ? 'ready' : 'not ready',
+          ...(ready ? {} : { missing }),
+          ...(warnings.length > 0 ? { warnings } : {}),
+        });
         return;
       }
       case '/status':
@@ -68,6 +99,8 @@ export function createHttpServer(deps: HttpDeps): Server {
         });
         return;
       case '/metrics': {
+        // nexy_ready is as fresh as the scrape, whether or not anything polls /ready.
+        await readiness();
         const text = await metrics.registry.metrics();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(text);

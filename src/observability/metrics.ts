@@ -2,6 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** Latency buckets in seconds, fine-grained where a voice assistant's budget is. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+/** Byte buckets, 4 KiB (one audio chunk) to 16 MiB. */
+const BYTE_BUCKETS = [4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
 
 /**
  * The server's Prometheus metrics. Each server instance owns its registry, so several servers in
@@ -63,6 +65,68 @@ export class Metrics {
     name: 'nexy_turn_seconds',
     help: 'Whole StreamAudio COMMIT turns',
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  /** Reply bytes held for slow clients now: the memory backpressure keeps bounded. */
+  readonly streamQueuedBytes = new Gauge({
+    name: 'nexy_stream_queued_bytes',
+    help: 'Reply bytes written but not yet taken by HTTP/2, all streams together',
+    registers: [this.registry],
+  });
+  /** Per turn; grpc.stream_high_water_bytes plus one message at most. */
+  readonly streamQueuedPeakBytes = new Histogram({
+    name: 'nexy_stream_queued_peak_bytes',
+    help: 'The most reply bytes queued at once for one StreamAudio COMMIT turn',
+    buckets: BYTE_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** `grpc.max_active_turns`, so saturation is `nexy_active_streams / nexy_max_active_streams`. */
+  readonly maxActiveStreams = new Gauge({
+    name: 'nexy_max_active_streams',
+    help: 'StreamAudio turns allowed at once (grpc.max_active_turns)',
+    registers: [this.registry],
+  });
+  /**
+   * A fallback chain moved from one provider to the next. The chains call
+   * `metrics.providerFallbacks.inc({ area: 'llm', from: 'openai', to: 'gemini' })` from their
+   * `onFallback` hook.
+   */
+  readonly providerFallbacks = new Counter({
+    name: 'nexy_provider_fallbacks_total',
+    help: 'Requests that fell back from one provider to the next',
+    labelNames: ['area', 'from', 'to'] as const,
+    registers: [this.registry],
+  });
+  /** Set by the circuit breakers: `metrics.providerBreakerOpen.set({ area, provider }, open ? 1 : 0)`. */
+  readonly providerBreakerOpen = new Gauge({
+    name: 'nexy_provider_breaker_open',
+    help: '1 while the circuit breaker of a provider is open (requests skip it)',
+    labelNames: ['area', 'provider'] as const,
+    registers: [this.registry],
+  });
+  /** Refreshed by every /ready and every scrape of /metrics. */
+  readonly ready = new Gauge({
+    name: 'nexy_ready',
+    help: '1 when the server can serve turns (every required readiness check passes), else 0',
+    registers: [this.registry],
+  });
+  readonly updateLatestBuild = new Gauge({
+    name: 'nexy_update_latest_build',
+    help: 'Build number advertised on an enabled update channel (0: none)',
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+  readonly updateArtifactValid = new Gauge({
+    name: 'nexy_update_artifact_valid',
+    help: "1 when an enabled channel's newest declared release verified (size, sha256, ed25519), else 0",
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+  readonly updateDownloads = new Counter({
+    name: 'nexy_update_downloads_total',
+    help: 'Update artifact downloads started (requests from byte 0), by channel',
+    labelNames: ['channel'] as const,
     registers: [this.registry],
   });
 
