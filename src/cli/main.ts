@@ -3,7 +3,9 @@ import { ConfigError } from '../config/load.js';
 import { ask } from './ask.js';
 import { ExitCode, isParseArgsError, UsageError, type CliCommand, type CliContext } from './command.js';
 import { describeFailure } from './connection.js';
+import { forget } from './forget.js';
 import { interrupt } from './interrupt.js';
+import { release } from './release.js';
 import { serve } from './serve.js';
 import { welcome } from './welcome.js';
 
@@ -18,7 +20,7 @@ const serveCommand: CliCommand = {
 };
 
 /** The command table: `nexy <name> ...`. */
-const COMMANDS: readonly CliCommand[] = [serveCommand, ask, welcome, interrupt];
+const COMMANDS: readonly CliCommand[] = [serveCommand, ask, welcome, interrupt, release, forget];
 
 const USAGE = `usage: nexy <command> [options]
 

@@ -19,6 +19,11 @@ export async function serve(args: { config?: string }): Promise<number> {
   try {
     server = await startServer(config, { logger });
   } catch (error) {
+    // Parts of the config checked while the server is built (prompt template, action schemas, filter patterns).
+    if (error instanceof ConfigError) {
+      process.stderr.write(`nexy: ${error.message}\n`);
+      return 2;
+    }
     logger.fatal({ err: error }, 'start-up failed');
     return 1;
   }

@@ -32,6 +32,11 @@ const grpcSection = z.strictObject({
 const httpSection = z.strictObject({
   host: z.string().min(1),
   port,
+  operator_page: z.strictObject({
+    enabled: z.boolean(),
+    poll_interval_ms: positiveInt,
+    latency_window_ms: positiveInt,
+  }),
 });
 
 const loggingSection = z.strictObject({
@@ -40,7 +45,7 @@ const loggingSection = z.strictObject({
 
 // ---- text_processing (LLM) -------------------------------------------------------------------
 const textProcessingSection = z.strictObject({
-  provider: z.enum(['auto', 'openai', 'scripted']),
+  provider: z.enum(['auto', 'openai', 'gemini', 'scripted']),
   max_prompt_chars: positiveInt,
   screenshot_max_bytes: positiveInt,
   max_screen_dimension: positiveInt,
@@ -48,7 +53,30 @@ const textProcessingSection = z.strictObject({
   total_timeout_ms: positiveInt,
   max_output_tokens: positiveInt,
   temperature: z.number().min(0).max(2),
-  system_prompt: z.string(),
+  // Moved to a template file (prompts.system); named here only so that an old config says how to migrate.
+  system_prompt: z
+    .undefined({ error: 'replaced by a template file: put the text in config/prompts/ and set text_processing.prompts.system' })
+    .optional(),
+  prompts: z.strictObject({
+    system: z.string().min(1),
+    assistant_name: z.string().min(1),
+    timezone: z.string(),
+    default_language: z.string().min(1),
+  }),
+  actions: z.strictObject({
+    enabled: z.boolean(),
+    // null removes a command the defaults define (mappings merge key by key).
+    commands: z.record(
+      z.string(),
+      z.strictObject({ description: z.string().min(1), parameters: z.record(z.string(), z.unknown()) }).nullable(),
+    ),
+  }),
+  filters: z.strictObject({
+    blocked_patterns: z.array(z.string()),
+    refusals: z.record(z.string(), z.string().min(1)).refine((r) => typeof r.default === 'string', {
+      message: 'refusals.default is required',
+    }),
+  }),
   degraded_notice: z.string().min(1),
   openai: z.strictObject({
     base_url: z.union([z.literal(''), z.url()]),
@@ -65,15 +93,39 @@ const textProcessingSection = z.strictObject({
     fail_after_chars: z.number().int().min(-1),
     fail_kind: z.enum(errorKinds),
   }),
+  // Tried in order after `provider` when the one before fails before its first token.
+  fallback: z.array(z.enum(['openai', 'gemini', 'scripted'])),
+  gemini: z.strictObject({
+    api_key: z.string(),
+    base_url: z.union([z.literal(''), z.url()]),
+    model: z.string().min(1),
+    safety_refusal: z.string().min(1),
+  }),
+  breaker: z.strictObject({
+    failure_threshold: positiveInt,
+    window_ms: positiveInt,
+    cooldown_ms: positiveInt,
+  }),
+}).refine((tp) => tp.gemini.api_key !== '' || (tp.provider !== 'gemini' && !tp.fallback.includes('gemini')), {
+  message: 'gemini is chosen but gemini.api_key is empty: set GEMINI_API_KEY',
+  path: ['gemini', 'api_key'],
 });
 
 // ---- audio_generation (TTS) ------------------------------------------------------------------
+const ttsEngine = z.enum(['espeak', 'openai_speech', 'edge']);
+const ttsVoices = z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
+  message: 'voices.default is required',
+});
 const audioGenerationSection = z.strictObject({
-  provider: z.enum(['espeak']),
+  provider: ttsEngine,
+  // Tried in order after `provider` when the one before fails before any audio of a sentence;
+  // espeak is added last when missing, so the server always speaks offline.
+  fallback: z.array(ttsEngine),
   sample_rate: z.number().int().min(8000).max(192000),
   channels: z.number().int().min(1).max(8),
   chunk_bytes: z.number().int().min(64).max(1 << 20),
-  resampler_quality: z.enum(['best', 'medium', 'fastest']),
+  // A named level or speex's own 0 (fastest) … 10 (best).
+  resampler_quality: z.union([z.enum(['best', 'medium', 'fastest']), z.number().int().min(0).max(10)]),
   resample_block_ms: z.number().int().min(10).max(60000),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',
@@ -82,6 +134,36 @@ const audioGenerationSection = z.strictObject({
     rate_wpm: z.number().int().min(80).max(450),
     pitch: z.number().int().min(0).max(99),
     max_segment_chars: positiveInt,
+  }),
+  openai_speech: z.strictObject({
+    base_url: z.url({ protocol: /^https?$/ }),
+    api_key: z.string(),
+    model: z.string().min(1),
+    voices: ttsVoices,
+    sample_rate: z.number().int().min(8000).max(192000),
+    speed: z.number().min(0.25).max(4),
+    timeout_ms: positiveInt,
+    max_input_chars: positiveInt,
+  }),
+  edge: z.strictObject({
+    base_url: z.url({ protocol: /^wss?$/ }),
+    trusted_client_token: z.string().min(1),
+    chromium_version: z.string().regex(/^\d+(\.\d+){3}$/, 'a full version like 130.0.2849.68'),
+    // The service's raw PCM formats (src/audio/providers/edge-protocol.ts, EDGE_PCM_FORMATS).
+    output_format: z.enum([
+      'raw-8khz-16bit-mono-pcm',
+      'raw-16khz-16bit-mono-pcm',
+      'raw-22050hz-16bit-mono-pcm',
+      'raw-24khz-16bit-mono-pcm',
+      'raw-44100hz-16bit-mono-pcm',
+      'raw-48khz-16bit-mono-pcm',
+    ]),
+    voices: ttsVoices,
+    rate: z.string().regex(/^[+-]\d+%$/, 'like +0% or -10%'),
+    pitch: z.string().regex(/^[+-]\d+Hz$/, 'like +0Hz or -5Hz'),
+    volume: z.string().regex(/^[+-]\d+%$/, 'like +0% or -10%'),
+    timeout_ms: positiveInt,
+    max_text_chars: positiveInt,
   }),
   silence: z.strictObject({
     threshold: z.number().int().min(0).max(32767),
@@ -122,21 +204,44 @@ const memoryManagementSection = z.strictObject({
   max_facts: positiveInt,
   fact_max_chars: positiveInt,
   interrupted_marker: z.string().min(1),
+  updater: z.strictObject({
+    enabled: z.boolean(),
+    mode: z.enum(['auto', 'llm', 'rules']),
+    model: z.string(),
+    max_turns: positiveInt,
+    max_input_chars: positiveInt,
+    max_new_facts: positiveInt,
+    max_output_tokens: positiveInt,
+    temperature: z.number().min(0).max(2),
+    timeout_ms: positiveInt,
+    max_concurrent: positiveInt,
+    queue_max: positiveInt,
+    system_prompt: z.string().min(1),
+  }),
+});
+
+// ---- admin (operator HTTP API) ---------------------------------------------------------------
+const adminSection = z.strictObject({
+  // Empty disables the admin API; a real token is long enough not to be guessed.
+  token: z.union([z.literal(''), z.string().min(16)]),
 });
 
 // ---- session_management ----------------------------------------------------------------------
 const sessionManagementSection = z.strictObject({
   backend: z.enum(['memory', 'redis']),
-  redis: z.strictObject({ url: z.string().min(1) }),
+  redis: z.strictObject({
+    url: z.string().min(1),
+    key_prefix: z.string(),
+    connect_timeout_ms: positiveInt,
+    max_retries_per_request: nonNegativeInt,
+    lease_ttl_ms: positiveInt,
+    max_write_attempts: positiveInt,
+  }),
   collect_ttl_ms: positiveInt,
   collect_sweep_interval_ms: positiveInt,
   collect_max_buffers: positiveInt,
   collect_max_text_chars: positiveInt,
   collect_max_total_bytes: positiveInt,
-});
-
-const usageSection = z.strictObject({
-  max_records: positiveInt,
 });
 
 // ---- pipeline (LLM text → sentences → TTS) ----------------------------------------------------
@@ -145,6 +250,8 @@ const pipelineSection = z
     first_fragment_min_chars: nonNegativeInt,
     first_fragment_max_chars: positiveInt,
     max_sentence_chars: positiveInt,
+    synthesis_lookahead: positiveInt,
+    pending_sentences_max: positiveInt,
   })
   .refine((p) => p.first_fragment_min_chars < p.first_fragment_max_chars, {
     message: 'first_fragment_min_chars must be below first_fragment_max_chars',
@@ -152,6 +259,20 @@ const pipelineSection = z
   .refine((p) => p.first_fragment_max_chars <= p.max_sentence_chars, {
     message: 'first_fragment_max_chars must not exceed max_sentence_chars',
   });
+
+// ---- updates (client update feed on the HTTP port) -------------------------------------------
+const updateChannel = z.strictObject({ enabled: z.boolean() });
+const updatesSection = z.strictObject({
+  releases_dir: z.string().min(1),
+  downloads_dir: z.string().min(1),
+  ed25519_public_key: z.string(),
+  public_base_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+  title: z.string().min(1),
+  channels: z.strictObject({ stable: updateChannel, beta: updateChannel, alpha: updateChannel }),
+  rescan_interval_ms: durationMs,
+  max_artifact_bytes: positiveInt,
+  feed_max_age_s: nonNegativeInt,
+});
 
 // ---- client (the SDK's defaults and the `nexy` CLI) ------------------------------------------
 const clientSection = z.strictObject({
@@ -182,10 +303,11 @@ export const configSchema = z.strictObject({
   text_processing: textProcessingSection,
   audio_generation: audioGenerationSection,
   memory_management: memoryManagementSection,
+  admin: adminSection,
   session_management: sessionManagementSection,
-  usage: usageSection,
   pipeline: pipelineSection,
   client: clientSection,
+  updates: updatesSection,
 });
 
 /** The validated, frozen configuration passed down from the composition root. */

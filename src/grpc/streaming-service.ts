@@ -130,8 +130,9 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       call.sendMetadata(metadata);
     }
     const controller = callSignal(call);
-    const writer = new FlowWriter(call, highWater);
+    const writer = new FlowWriter(call, { highWaterBytes: highWater, queued: metrics.streamQueuedBytes });
     let dataSent = false;
+    let turn = false;
     try {
       const validation = validateStreamRequest(
         {
@@ -161,6 +162,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       }
 
       log.info({ prompt_chars: valid.prompt.length, screenshot: Boolean(valid.screenshot) }, 'commit');
+      turn = true;
       for await (const event of service.commit(valid, controller.signal, log)) {
         const { message, bytes } = turnMessage(event, valid.sessionId);
         await writer.write(message, bytes, controller.signal);
@@ -171,6 +173,9 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       call.end();
     } catch (error) {
       failStream(call, 'StreamAudio', toAppError(error, controller.signal), dataSent, streamError, log);
+    } finally {
+      writer.close();
+      if (turn) metrics.streamQueuedPeakBytes.observe(writer.peakQueuedBytes);
     }
   }
 
@@ -178,7 +183,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     const request = call.request;
     const log = logger.child({ rpc: 'GenerateWelcomeAudio', rid: randomUUID(), session_id: request.sessionId || undefined });
     const controller = callSignal(call);
-    const writer = new FlowWriter(call, highWater);
+    const writer = new FlowWriter(call, { highWaterBytes: highWater, queued: metrics.streamQueuedBytes });
     let dataSent = false;
     try {
       if (request.text.length > limits.maxPromptChars) {
@@ -206,6 +211,8 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       call.end();
     } catch (error) {
       failStream(call, 'GenerateWelcomeAudio', toAppError(error, controller.signal), dataSent, welcomeError, log);
+    } finally {
+      writer.close();
     }
   }
 

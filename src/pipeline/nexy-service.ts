@@ -2,16 +2,20 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { AppError, toAppError } from '../errors.js';
 import type { InterruptHub } from '../interrupts/interrupt-hub.js';
-import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type UsageRecord } from '../memory/store.js';
+import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type MemoryUpdater, type TurnRecord, type UsageRecord } from '../memory/store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CollectStore } from '../sessions/collect-store.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { normalisePrompt } from '../text-processing/normalise.js';
+import { RefusalProvider } from '../text-processing/filters.js';
 import type { LlmProvider } from '../text-processing/provider.js';
+import type { TextProcessing } from '../text-processing/text-processing.js';
+import { encodeAction } from '../text-processing/actions.js';
 import { mergeSpeech } from './collect-merge.js';
 import type { Segmenter, Speaker, TurnEvent, Utterance } from './ports.js';
 import { buildLlmRequest } from './llm-request.js';
-import { speakSentences } from './speak-sentences.js';
+import { lookaheadLimits, speakSentences } from './speak-sentences.js';
+import { turnLlm, type UsageEvent } from './turn-llm.js';
 import type { ValidStreamRequest } from './validation.js';
 
 export interface NexyServiceDeps {
@@ -22,7 +26,11 @@ export interface NexyServiceDeps {
   readonly registry: SessionRegistry;
   readonly interrupts: InterruptHub;
   readonly memory: MemoryStore;
+  /** Learns long-term facts and the summary from each saved turn, in the background. */
+  readonly memoryUpdater?: MemoryUpdater;
   readonly llm: LlmProvider;
+  /** System prompt template, action gate and input filter, built at start-up. */
+  readonly textProcessing: TextProcessing;
   readonly speaker: Speaker;
   readonly newSegmenter: () => Segmenter;
 }
@@ -108,15 +116,20 @@ export class NexyService {
       () => controller.abort(new AppError('timeout', 'the answer took too long')),
       config.text_processing.total_timeout_ms,
     );
-    const turn = { userText: '', heard: [] as string[], completed: false, inputTokens: 0, outputTokens: 0 };
+    const turn = { userText: '', heard: [] as string[], completed: false, inputTokens: 0, outputTokens: 0, usage: [] as UsageEvent[] };
+    const { textProcessing } = this.#deps;
 
     try {
       const collected = await collectStore.take({ hardwareId: request.hardwareId, sessionId: request.sessionId });
       metrics.collectBuffers.set(await collectStore.size());
       const merged = mergeSpeech(collected?.text ?? '', request.prompt !== '' ? request.prompt : request.piece);
-      turn.userText = normalisePrompt(merged, config.text_processing.max_prompt_chars);
-      if (turn.userText === '') throw new AppError('bad_input', 'prompt is empty: nothing to answer');
-      if (turn.userText.length < merged.trim().length) log.warn({ chars: merged.length }, 'prompt cut to the configured length');
+      const prompt = normalisePrompt(merged, config.text_processing.max_prompt_chars);
+      if (prompt === '') throw new AppError('bad_input', 'prompt is empty: nothing to answer');
+      if (prompt.length < merged.trim().length) log.warn({ chars: merged.length }, 'prompt cut to the configured length');
+      const verdict = textProcessing.filter.check(prompt);
+      // Logs and memory get the masked form only; the model hears what the user said. A blocked
+      // prompt is not remembered at all: later turns' history would carry it to the model.
+      if (!verdict.blocked) turn.userText = verdict.masked;
 
       const screenshot = request.screenshot
         ? {
@@ -129,17 +142,31 @@ export class NexyService {
             width: request.screenWidth ?? collected.screenshot.width,
             height: request.screenHeight ?? collected.screenshot.height,
           };
-      log.debug({ pii: { prompt: turn.userText }, screenshot: Boolean(screenshot) }, 'turn started');
+      log.debug({ pii: { prompt: verdict.masked }, screenshot: Boolean(screenshot) }, 'turn started');
 
-      const context = await this.#context(request.hardwareId, controller.signal, log);
-      const llmRequest = buildLlmRequest(config, context, turn.userText, screenshot);
+      if (verdict.blocked) log.info({ pattern: verdict.pattern }, 'prompt blocked by a filter: the refusal is spoken instead');
+      const context = verdict.blocked ? EMPTY_CONTEXT : await this.#context(request.hardwareId, controller.signal, log);
+      const llmRequest = buildLlmRequest({
+        systemPrompt: textProcessing.systemPrompt,
+        context,
+        prompt,
+        screenshot,
+        tools: textProcessing.actions.tools,
+        maxOutputTokens: config.text_processing.max_output_tokens,
+        temperature: config.text_processing.temperature,
+      });
+      const llm = verdict.blocked
+        ? new RefusalProvider(verdict.refusal)
+        : turnLlm(this.#deps.llm, { gate: textProcessing.actions, sessionId: request.sessionId, log, onUsage: (usage) => turn.usage.push(usage) });
       const events = speakSentences({
-        llm: this.#deps.llm,
+        llm,
         speaker: this.#deps.speaker,
         segmenter: this.#deps.newSegmenter(),
         request: llmRequest,
         signal: controller.signal,
         metrics,
+        limits: lookaheadLimits(config.pipeline),
+        actionJson: (call) => encodeAction(call.name, call.args, request.sessionId),
         onHeard: (sentence) => turn.heard.push(sentence),
         onUsage: (usage) => {
           turn.inputTokens += usage.inputTokens;
@@ -167,6 +194,7 @@ export class NexyService {
       metrics.activeStreams.dec();
       metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
       if (turn.userText !== '') this.#saveTurn(request, turn, startedAt, log);
+      if (turn.usage.length > 0) this.#saveUsage(request, turn.usage, log);
     }
   }
 
@@ -195,6 +223,7 @@ export class NexyService {
   /** Waits for background memory writes (shutdown). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.#pendingSaves]);
+    await this.#deps.memoryUpdater?.drain();
   }
 
   /** The user's context within its time budget: a slow or failing store never holds a turn up. */
@@ -224,6 +253,25 @@ export class NexyService {
     return EMPTY_CONTEXT;
   }
 
+  /** The providers' own token counts, one record per report, beside what clients send with ReportUsage. */
+  #saveUsage(request: ValidStreamRequest, usage: readonly UsageEvent[], log: Logger): void {
+    for (const report of usage) {
+      const save = this.#deps.memory
+        .saveUsage({
+          hardwareId: request.hardwareId,
+          sessionId: request.sessionId,
+          source: 'server',
+          model: report.model,
+          inputTokens: report.inputTokens,
+          outputTokens: report.outputTokens,
+          at: new Date(),
+        })
+        .catch((error: unknown) => log.error({ err: error }, 'saving token usage to memory failed'))
+        .finally(() => this.#pendingSaves.delete(save));
+      this.#pendingSaves.add(save);
+    }
+  }
+
   /** Saves off the latency path; the pending set lets shutdown wait for it. */
   #saveTurn(
     request: ValidStreamRequest,
@@ -231,19 +279,21 @@ export class NexyService {
     startedAt: Date,
     log: Logger,
   ): void {
+    const record: TurnRecord = {
+      hardwareId: request.hardwareId,
+      sessionId: request.sessionId,
+      userText: turn.userText,
+      assistantText: turn.heard.join(' '),
+      interrupted: !turn.completed,
+      startedAt,
+      endedAt: new Date(),
+      provider: this.#deps.llm.name,
+      inputTokens: turn.inputTokens,
+      outputTokens: turn.outputTokens,
+    };
     const save = this.#deps.memory
-      .saveTurn({
-        hardwareId: request.hardwareId,
-        sessionId: request.sessionId,
-        userText: turn.userText,
-        assistantText: turn.heard.join(' '),
-        interrupted: !turn.completed,
-        startedAt,
-        endedAt: new Date(),
-        provider: this.#deps.llm.name,
-        inputTokens: turn.inputTokens,
-        outputTokens: turn.outputTokens,
-      })
+      .saveTurn(record)
+      .then(() => this.#deps.memoryUpdater?.turnSaved(record))
       .catch((error: unknown) => log.error({ err: error }, 'saving the turn to memory failed'))
       .finally(() => this.#pendingSaves.delete(save));
     this.#pendingSaves.add(save);

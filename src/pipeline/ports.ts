@@ -25,6 +25,8 @@ export interface Speaker {
 /** Turns streamed model text into sentences to speak. */
 export interface Segmenter {
   push(text: string): string[];
+  /** Ends the sentence in progress; the reply goes on. */
+  cut(): string[];
   flush(): string[];
   reset(): void;
 }

@@ -270,3 +270,13 @@ describe('flush and reset', () => {
     assert.throws(() => new SentenceSplitter({ firstFragmentMinChars: 1, maxSentenceChars: 10, firstFragmentMaxChars: 0 }), RangeError);
   });
 });
+
+test('cut() ends the sentence in progress but not the reply: no new first fragment after it', () => {
+  const splitter = new SentenceSplitter({ firstFragmentMinChars: 4, maxSentenceChars: 400 });
+  assert.deepEqual(splitter.push('Opening Safari.'), []);
+  assert.deepEqual(splitter.cut(), ['Opening Safari.']);
+  assert.deepEqual(splitter.push(' Done, it is open.'), []);
+  assert.deepEqual(splitter.flush(), ['Done, it is open.']);
+  // flush() ends the reply: the next one may start with a short first fragment again.
+  assert.deepEqual(splitter.push('Sure, I can help. '), ['Sure,']);
+});

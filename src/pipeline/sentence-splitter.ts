@@ -41,7 +41,9 @@ export interface SentenceSplitterOptions {
 }
 
 /** The splitter's options from the `pipeline` config section. */
-export function sentenceSplitterOptions(pipeline: Config['pipeline']): SentenceSplitterOptions {
+export function sentenceSplitterOptions(
+  pipeline: Pick<Config['pipeline'], 'first_fragment_min_chars' | 'first_fragment_max_chars' | 'max_sentence_chars'>,
+): SentenceSplitterOptions {
   return {
     firstFragmentMinChars: pipeline.first_fragment_min_chars,
     firstFragmentMaxChars: pipeline.first_fragment_max_chars,
@@ -87,7 +89,13 @@ const AFTER_NUMBER = new Set(['см', 'ст']);
 /** Forms that look like initials or one-letter abbreviations but end sentences ("и т. д.", "U.S."). */
 const ENDING = new Set(['т.д', 'т.п', 'u.s', 'u.k', 'u.n', 'e.u', 'u.s.a', 'u.s.s.r', 'd.c', 'a.d', 'b.c']);
 
-const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c);
+/** `\s` (what `trim` removes); ASCII without a regex, since the scanner asks for every character. */
+const isSpace = (c: string | undefined): boolean => {
+  if (c === undefined) return false;
+  const code = c.charCodeAt(0);
+  if (code < 128) return code === 32 || (code >= 9 && code <= 13);
+  return /\s/.test(c);
+};
 const isLower = (c: string): boolean => /\p{Ll}/u.test(c);
 const isUpper = (c: string): boolean => /\p{Lu}/u.test(c);
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
@@ -171,6 +179,11 @@ function clauseCut(text: string, i: number): number {
 
 interface ScanState {
   readonly final: boolean;
+  /**
+   * Where the previous scan of this same segment stopped deciding (its `resume`): everything
+   * before was decided then and does not depend on text that arrived since.
+   */
+  readonly from: number;
   readonly firstSegment: boolean;
   readonly firstFragmentMinChars: number;
   /** The fence marker when the text begins inside a code block cut by the length limit. */
@@ -183,6 +196,8 @@ interface ScanResult {
   readonly cut: number;
   /** The fence marker when the segment is (part of) a code block. */
   readonly fence: string;
+  /** On WAIT: the first position whose decision needs more text; the next scan starts there. */
+  readonly resume: number;
 }
 
 /**
@@ -209,26 +224,31 @@ function scanFence(text: string, start: number, marker: string, continued: boole
   }
 }
 
-/** Finds the end of the first segment of `text` (which may start with whitespace). */
+/**
+ * Finds the end of the first segment of `text` (which may start with whitespace). A scan that
+ * waits for more text says where the next one may start, so a segment streamed in many small
+ * tokens is scanned once, not once per token.
+ */
 function scan(text: string, state: ScanState): ScanResult {
   const n = text.length;
   const start = skipSpace(text, 0);
-  if (start === n) return { cut: WAIT, fence: '' };
+  if (start === n) return { cut: WAIT, fence: '', resume: 0 };
   if (state.fence !== '') {
-    return { cut: scanFence(text, start, state.fence, true, state.final), fence: state.fence };
+    return { cut: scanFence(text, start, state.fence, true, state.final), fence: state.fence, resume: 0 };
   }
   const marker = atLineStart(text, start, state.textStartsLine) ? fenceMarkerAt(text, start) : '';
-  if (marker !== '') return { cut: scanFence(text, start, marker, false, state.final), fence: marker };
+  if (marker !== '') return { cut: scanFence(text, start, marker, false, state.final), fence: marker, resume: 0 };
 
-  const decided = (cut: number): ScanResult => ({ cut, fence: '' });
-  for (let i = start; i < n; ) {
+  // A decision at `i` that waits for what follows: the next scan starts again at `i`.
+  const decided = (cut: number, i: number = start): ScanResult => ({ cut, fence: '', resume: cut === WAIT ? i : 0 });
+  for (let i = Math.max(start, state.from); i < n; ) {
     const c = text[i];
     if (c === '\n') {
       let j = i;
       let newlines = 0;
       for (; j < n && isSpace(text[j]); j++) if (text[j] === '\n') newlines++;
       if (newlines >= 2) return decided(i);
-      if (j === n || isCutShort(text, j)) return decided(state.final ? i : WAIT);
+      if (j === n || isCutShort(text, j)) return decided(state.final ? i : WAIT, i);
       if (!isLower(charAt(text, j))) return decided(i);
       i = j;
       continue;
@@ -239,7 +259,7 @@ function scan(text: string, state: ScanState): ScanResult {
       for (; j < n && STOPS.has(text[j]); j++) if (CJK_STOPS.has(text[j])) cjk = true;
       let k = j;
       while (k < n && CLOSERS.has(text[k])) k++;
-      if (k === n) return decided(state.final ? k : WAIT);
+      if (k === n) return decided(state.final ? k : WAIT, i);
       if (cjk) return decided(k);
       if (!isSpace(text[k])) {
         i = k;
@@ -258,7 +278,7 @@ function scan(text: string, state: ScanState): ScanResult {
         end = p;
       }
       if (newlines >= 2) return decided(end);
-      if (p === n || isCutShort(text, p)) return decided(state.final ? end : WAIT);
+      if (p === n || isCutShort(text, p)) return decided(state.final ? end : WAIT, i);
       const next = charAt(text, p);
       if (isLower(next)) {
         i = p;
@@ -274,7 +294,14 @@ function scan(text: string, state: ScanState): ScanResult {
     }
     i += 1;
   }
-  return decided(state.final ? n : WAIT);
+  // Only the last character's decision looks past the text: a clause mark there may still be "1,000".
+  return decided(state.final ? n : WAIT, Math.max(start, n - 1));
+}
+
+/** `text.slice(0, end).trim().length`, without the copies. */
+function trimmedLength(text: string, end: number): number {
+  const start = skipSpace(text, 0);
+  return start >= end ? 0 : skipBack(text, start, end) - start;
 }
 
 /** Where to cut a segment over `limit`: last clause boundary (if not too early), else last space, else hard. */
@@ -301,6 +328,8 @@ function limitCut(text: string, limit: number, fence: string): number {
 export class SentenceSplitter {
   readonly #options: SentenceSplitterOptions;
   #pending = '';
+  /** Where the next scan of `#pending` starts (see `ScanState.from`). */
+  #resume = 0;
   #emitted = 0;
   #fence = '';
   #startsLine = true;
@@ -328,9 +357,22 @@ export class SentenceSplitter {
     return out;
   }
 
+  /**
+   * Ends the sentence in progress without ending the reply (an assistant action falls here): what
+   * is held comes out now, and the next segment is a whole sentence, not a new first fragment.
+   */
+  cut(): string[] {
+    const out = this.#drain(true);
+    const emitted = this.#emitted;
+    this.reset();
+    this.#emitted = emitted;
+    return out;
+  }
+
   /** Drops everything held (after an interrupt); the next push starts a new reply. */
   reset(): void {
     this.#pending = '';
+    this.#resume = 0;
     this.#emitted = 0;
     this.#fence = '';
     this.#startsLine = true;
@@ -343,6 +385,7 @@ export class SentenceSplitter {
       const first = this.#emitted === 0;
       const result = scan(text, {
         final,
+        from: this.#resume,
         firstSegment: first,
         firstFragmentMinChars: this.#options.firstFragmentMinChars,
         fence: this.#fence,
@@ -353,15 +396,17 @@ export class SentenceSplitter {
       const end = result.cut === WAIT ? text.length : result.cut;
       let cut: number;
       // Every cut lies past the segment's first non-space character, so each round makes progress.
-      if (text.slice(0, end).trim().length > limit) {
+      if (trimmedLength(text, end) > limit) {
         cut = limitCut(text, limit, result.fence);
         this.#fence = result.fence;
       } else if (result.cut !== WAIT) {
         cut = result.cut;
         this.#fence = '';
       } else {
+        this.#resume = result.resume;
         break;
       }
+      this.#resume = 0;
       const segment = text.slice(0, cut).trim();
       this.#pending = text.slice(cut);
       if (cut > 0) this.#startsLine = text[cut - 1] === '\n';

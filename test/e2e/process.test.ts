@@ -20,7 +20,7 @@ test('`nexy serve` listens, answers /health, and exits 0 on SIGTERM after a grac
   const config = configFile(
     'grpc: { host: 127.0.0.1, port: 0 }\nhttp: { host: 127.0.0.1, port: 0 }\nmemory_management: { sqlite: { path: $DIR/nexy.sqlite } }\n',
   );
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '' } });
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', GEMINI_API_KEY: '' } });
   const exited = once(child, 'exit');
   const lines: string[] = [];
   let listening: { grpc_port: number; http_port: number } | undefined;

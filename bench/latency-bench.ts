@@ -1,0 +1,144 @@
+import { Worker } from 'node:worker_threads';
+import { createLogger } from '../src/observability/logger.js';
+import { SentenceSplitter, sentenceSplitterOptions, type SentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
+import { chooseLlm } from '../src/server.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../src/text-processing/provider.js';
+import { HARDWARE_ID, startTestServer, testConfig } from '../test/support/harness.js';
+import { now, type BenchJob, type BenchTiming } from './bench-client.js';
+
+/**
+ * The issue's scenario, a five-sentence reply emitted at once, in two forms: one opening with a
+ * short clause ("Sure,"), which the splitter sends ahead as the first fragment, and one whose
+ * first segment is a whole sentence. The engine's time grows with the first segment's length.
+ */
+export const REPLIES: readonly string[] = [
+  'Sure, here is what I found about your question. The capital of France is Paris. ' +
+    'It has been the capital for many centuries. Paris is also the largest city in the country. ' +
+    'Let me know if you would like to hear more.',
+  'Here is what I found about your question. The capital of France is Paris. ' +
+    'It has been the capital for many centuries. Paris is also the largest city in the country. ' +
+    'Let me know if you would like to hear more.',
+];
+
+/** Latency samples of one reply, in milliseconds. */
+export interface TurnSamples {
+  /** The first segment the server speaks (what the first audio is made of). */
+  readonly firstSegment: string;
+  /** COMMIT sent → first audio chunk received. */
+  readonly firstAudioMs: number[];
+  /** The model yields the token that completes its first segment → that segment's first audio chunk received. */
+  readonly sentenceEndToAudioMs: number[];
+}
+
+/** What `benchLatency` measured. */
+export interface LatencySamples {
+  /** One entry per reply of `REPLIES`. */
+  readonly turns: TurnSamples[];
+  /** GenerateWelcomeAudio (default greeting, cached) sent → first audio chunk received. */
+  readonly welcomeFirstChunkMs: number[];
+  /** Calls that did not end with status OK (should be 0). */
+  readonly failedCalls: number;
+}
+
+/**
+ * A language model wrapper that notes, per prompt, when it yields the token after which the
+ * server's splitter (same options) can cut the first segment: the moment the first sentence's
+ * end reaches the server.
+ */
+class SentenceEndClock implements LlmProvider {
+  readonly name: string;
+  readonly firstSegmentAt = new Map<string, number>();
+  readonly #inner: LlmProvider;
+  readonly #splitter: SentenceSplitterOptions;
+
+  constructor(inner: LlmProvider, splitter: SentenceSplitterOptions) {
+    this.name = inner.name;
+    this.#inner = inner;
+    this.#splitter = splitter;
+  }
+
+  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    const splitter = new SentenceSplitter(this.#splitter);
+    let marked = false;
+    for await (const event of this.#inner.stream(request, signal)) {
+      if (!marked && event.type === 'text' && splitter.push(event.text).length > 0) {
+        marked = true;
+        this.firstSegmentAt.set(request.prompt, now());
+      }
+      yield event;
+    }
+  }
+}
+
+/** Runs jobs one at a time on the client thread. */
+class BenchClient {
+  readonly #worker: Worker;
+  #pending: { resolve: (timing: BenchTiming) => void; reject: (error: unknown) => void } | undefined;
+
+  constructor(address: string) {
+    // A worker does not inherit `--import tsx` on Node 20: it registers tsx, then loads the client.
+    const bootstrap = [
+      `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};`,
+      'register();',
+      `await import(${JSON.stringify(new URL('./bench-client.ts', import.meta.url).href)});`,
+    ].join('\n');
+    this.#worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: address });
+    this.#worker.on('message', (timing: BenchTiming) => this.#pending?.resolve(timing));
+    this.#worker.on('error', (error) => this.#pending?.reject(error));
+  }
+
+  run(job: BenchJob): Promise<BenchTiming> {
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      this.#worker.postMessage(job);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#worker.postMessage({ kind: 'close' } satisfies BenchJob);
+    await this.#worker.terminate();
+  }
+}
+
+/**
+ * The whole server in-process (loopback gRPC, embedded eSpeak, SQLite memory as shipped) and a
+ * client on its own thread: per reply, `turns` measured COMMIT turns after `warmup`; then as
+ * many welcome calls.
+ */
+export async function benchLatency(turns: number, warmup: number): Promise<LatencySamples> {
+  const result: LatencySamples = { turns: [], welcomeFirstChunkMs: [], failedCalls: 0 };
+  let failed = 0;
+  for (const [index, reply] of REPLIES.entries()) {
+    const config = testConfig({
+      memory_management: { backend: 'sqlite' },
+      text_processing: { scripted: { reply, first_token_delay_ms: 0, token_delay_ms: 0 } },
+    });
+    const splitter = sentenceSplitterOptions(config.pipeline);
+    const llm = new SentenceEndClock(chooseLlm(config, createLogger('silent')), splitter);
+    const server = await startTestServer(config, { llm });
+    const client = new BenchClient(server.address);
+    const samples: TurnSamples = { firstSegment: new SentenceSplitter(splitter).push(reply)[0] ?? '', firstAudioMs: [], sentenceEndToAudioMs: [] };
+    try {
+      for (let i = 0; i < warmup + turns; i++) {
+        const prompt = `benchmark question number ${i}`;
+        const timing = await client.run({ kind: 'turn', prompt, sessionId: `bench-${index}-${i}`, hardwareId: HARDWARE_ID });
+        if (!timing.ok) failed++;
+        if (i < warmup) continue;
+        samples.firstAudioMs.push(timing.firstAudioAt - timing.sentAt);
+        const end = llm.firstSegmentAt.get(prompt);
+        if (end !== undefined) samples.sentenceEndToAudioMs.push(timing.firstAudioAt - end);
+      }
+      result.turns.push(samples);
+      if (index > 0) continue;
+      for (let i = 0; i < warmup + turns; i++) {
+        const timing = await client.run({ kind: 'welcome' });
+        if (!timing.ok) failed++;
+        if (i >= warmup) result.welcomeFirstChunkMs.push(timing.firstAudioAt - timing.sentAt);
+      }
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  }
+  return { ...result, failedCalls: failed };
+}

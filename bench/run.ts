@@ -1,0 +1,68 @@
+/**
+ * `npm run bench`: measures and prints; never asserts (timings depend on the machine). The
+ * targets printed beside the figures are the issue's, for a reader to compare.
+ */
+import { cpus } from 'node:os';
+import { SENTENCE_CASES, splitterAccuracy } from '../src/pipeline/sentence-cases.js';
+import { benchLatency } from './latency-bench.js';
+import { benchMemory } from './memory-bench.js';
+
+const TURNS = Number(process.env.NEXY_BENCH_TURNS ?? 30);
+const WARMUP = Number(process.env.NEXY_BENCH_WARMUP ?? 5);
+
+function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+const ms = (value: number): string => (Number.isNaN(value) ? 'n/a' : `${value.toFixed(1)} ms`);
+const pct = (value: number): string => `${(value * 100).toFixed(1)} %`;
+
+function table(rows: ReadonlyArray<readonly string[]>): string {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`nexy-server bench: node ${process.version}, ${cpus().length} cores, ${TURNS} measured runs each (after ${WARMUP} warm-up)\n\n`);
+
+  const latency = await benchLatency(TURNS, WARMUP);
+  const accuracy = (lang?: string) => splitterAccuracy(lang === undefined ? SENTENCE_CASES : SENTENCE_CASES.filter((c) => c.lang === lang));
+  const [en, ru, all] = [accuracy('en'), accuracy('ru'), accuracy()];
+  const memory = await benchMemory();
+
+  const p50 = (samples: readonly number[]) => ms(percentile(samples, 0.5));
+  const p95 = (samples: readonly number[]) => `${ms(percentile(samples, 0.95))} p95`;
+  const rows: string[][] = [['figure', 'p50', 'p95 / p99', 'target']];
+  for (const turn of latency.turns) {
+    const first = `first segment ${JSON.stringify(turn.firstSegment)}`;
+    rows.push(
+      [`COMMIT → first audio chunk; ${first}`, p50(turn.firstAudioMs), p95(turn.firstAudioMs), '≤ 25 ms p50'],
+      ['first segment end from the LLM → its first audio chunk', p50(turn.sentenceEndToAudioMs), p95(turn.sentenceEndToAudioMs), '≤ 15 ms p50'],
+    );
+  }
+  rows.push(
+    ['welcome greeting (cached) → first audio chunk', p50(latency.welcomeFirstChunkMs), p95(latency.welcomeFirstChunkMs), '≤ 5 ms p50'],
+    ...memory.map((m) => [`memory context fetch, 10,000 turns (${m.backend})`, ms(m.p50Ms), `${ms(m.p99Ms)} p99`, '']),
+  );
+  process.stdout.write(`${table(rows)}\n\n`);
+  process.stdout.write(
+    `${table([
+      ['sentence splitter accuracy', 'correct', 'accuracy'],
+      ['English', `${en.correct}/${en.total}`, pct(en.accuracy)],
+      ['Russian', `${ru.correct}/${ru.total}`, pct(ru.accuracy)],
+      ['all cases (EN, RU, mixed, CJK)', `${all.correct}/${all.total}`, pct(all.accuracy)],
+    ])}\n`,
+  );
+  if (latency.failedCalls > 0) process.stdout.write(`\nnote: ${latency.failedCalls} call(s) did not end with status OK\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
