@@ -65,3 +65,32 @@ export function toAppError(error: unknown, signal?: AbortSignal): AppError {
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw toAppError(signal.reason, signal);
 }
+
+/** Error codes of Node and undici that mean a connection failed or broke. */
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * True when `error` or one of its causes says a connection to an upstream service failed, was
+ * reset or was cut short. Shared by every network provider (models and speech engines).
+ */
+export function isNetworkFailure(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || code.startsWith('UND_ERR_'))) return true;
+    // undici's fetch: "fetch failed" on connect, "terminated" for a body cut short.
+    if (e instanceof TypeError && (e.message === 'terminated' || e.message === 'fetch failed')) return true;
+  }
+  return false;
+}

@@ -1,5 +1,7 @@
 import { endianness } from 'node:os';
-import { AppError, type ErrorKind, isAbort, toAppError } from '../../errors.js';
+import { AppError, type ErrorKind, isAbort, isNetworkFailure, toAppError } from '../../errors.js';
+
+export { isNetworkFailure };
 
 /**
  * What the network speech engines share: client-safe errors, the HTTP status → kind rule, the
@@ -21,19 +23,6 @@ const SAFE_MESSAGES = {
 /** The kinds an upstream failure can have; `rejected` becomes a non-retryable `unavailable`. */
 export type SpeechUpstreamKind = keyof typeof SAFE_MESSAGES;
 
-/** Error codes of Node, undici and ws that mean the connection failed or broke. */
-const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
 /** The kind of an HTTP error status from a speech API. */
 export function kindOfHttpStatus(status: number): SpeechUpstreamKind {
   if (status === 429) return 'limit';
@@ -42,19 +31,6 @@ export function kindOfHttpStatus(status: number): SpeechUpstreamKind {
   if (status >= 500) return 'unavailable';
   // 400, 404, 422 and the rest: our request or our configuration (model, voice, URL) is wrong.
   return 'internal';
-}
-
-/** True when `error` or one of its causes says the connection failed, reset or was cut short. */
-export function isNetworkFailure(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let e = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || code.startsWith('UND_ERR_'))) return true;
-    // undici's fetch: "fetch failed" on connect, "terminated" for a body cut short.
-    if (e instanceof TypeError && (e.message === 'terminated' || e.message === 'fetch failed')) return true;
-  }
-  return false;
 }
 
 /** An AppError of `kind` with its safe message; `cause` keeps the upstream detail for the log. */

@@ -7,6 +7,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { Logger } from 'pino';
 import { AppError, type ErrorKind, isAbort, throwIfAborted, toAppError } from '../../errors.js';
+import { isNetworkFailure, kindOfHttpStatus, upstreamError, upstreamTimeout } from './upstream-errors.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../provider.js';
 
 /** Options of {@link OpenAiProvider}; the server fills them from `text_processing` and its `openai` block. */
@@ -24,32 +25,6 @@ export interface OpenAiProviderOptions {
   /** Where a malformed tool call is reported before it is dropped; absent: dropped silently. */
   readonly logger?: Logger;
 }
-
-/** Client-safe messages; upstream text never reaches a client (it stays in the error's cause). */
-const SAFE_MESSAGES = {
-  limit: 'the language model is busy, please try again shortly',
-  unavailable: 'the language model is unavailable',
-  timeout: 'the language model did not answer in time',
-  // 401/403 from the model: the server's own credentials are wrong. The client is not at fault and
-  // cannot fix it, so it is reported as the model being unavailable, never as the client's auth.
-  rejected: 'the language model rejected the server\'s credentials',
-  internal: 'internal error',
-} as const satisfies Partial<Record<ErrorKind | 'rejected', string>>;
-
-type UpstreamKind = keyof typeof SAFE_MESSAGES;
-
-/** Error codes of Node and undici that mean the connection to the model failed or broke. */
-const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
 
 /**
  * A language model behind the Chat Completions API (`POST {baseUrl}/chat/completions`, streamed),
@@ -87,11 +62,11 @@ export class OpenAiProvider implements LlmProvider {
     const forwardAbort = (): void => upstream.abort(signal.reason);
     signal.addEventListener('abort', forwardAbort, { once: true });
     let firstTokenTimer: NodeJS.Timeout | undefined = setTimeout(
-      () => upstream.abort(timeoutError(`no text within ${this.#firstTokenTimeoutMs} ms`)),
+      () => upstream.abort(upstreamTimeout(`no text within ${this.#firstTokenTimeoutMs} ms`)),
       this.#firstTokenTimeoutMs,
     );
     const totalTimer = setTimeout(
-      () => upstream.abort(timeoutError(`answer not complete within ${this.#totalTimeoutMs} ms`)),
+      () => upstream.abort(upstreamTimeout(`answer not complete within ${this.#totalTimeoutMs} ms`)),
       this.#totalTimeoutMs,
     );
     let completed = false;
@@ -235,42 +210,10 @@ export function translateOpenAiError(error: unknown, signal: AbortSignal): AppEr
   if (error instanceof APIConnectionTimeoutError) return upstreamError('timeout', error);
   if (isAbort(error)) return toAppError(error);
   if (error instanceof APIConnectionError) return upstreamError('unavailable', error);
-  if (error instanceof APIError) return upstreamError(kindOfStatus(error.status), error);
+  if (error instanceof APIError) return upstreamError(kindOfHttpStatus(error.status), error);
   if (error instanceof OpenAIError || error instanceof SyntaxError || isNetworkFailure(error)) {
     // A broken stream: no body, a chunk that is not JSON, or the connection reset mid-answer.
     return upstreamError('unavailable', error);
   }
   return upstreamError('internal', error);
-}
-
-function kindOfStatus(status: number | undefined): UpstreamKind {
-  // No status: an error event inside an already-open stream, i.e. the model failed mid-answer.
-  if (status === undefined) return 'unavailable';
-  if (status === 429) return 'limit';
-  if (status === 401 || status === 403) return 'rejected';
-  if (status === 408) return 'timeout';
-  if (status >= 500) return 'unavailable';
-  // 400, 404, 422 and the rest: our request or our configuration (model name, URL) is wrong.
-  return 'internal';
-}
-
-function isNetworkFailure(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let e = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || code.startsWith('UND_ERR_'))) return true;
-    // undici's fetch reports a body cut short as TypeError('terminated').
-    if (e instanceof TypeError && e.message === 'terminated') return true;
-  }
-  return false;
-}
-
-function upstreamError(kind: UpstreamKind, cause: unknown): AppError {
-  if (kind === 'rejected') return new AppError('unavailable', SAFE_MESSAGES.rejected, { cause, retryable: false });
-  return new AppError(kind, SAFE_MESSAGES[kind], { cause });
-}
-
-function timeoutError(detail: string): AppError {
-  return new AppError('timeout', SAFE_MESSAGES.timeout, { cause: new Error(detail) });
 }

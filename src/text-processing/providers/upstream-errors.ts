@@ -1,5 +1,7 @@
 import { AppError, type ErrorKind } from '../../errors.js';
 
+export { isNetworkFailure } from '../../errors.js';
+
 /**
  * What the model providers share when they turn an upstream failure into an AppError: the
  * client-safe messages, the HTTP status → kind rule and the test for a broken connection. Each
@@ -20,18 +22,6 @@ const SAFE_MESSAGES = {
 /** The kinds an upstream failure can have; `rejected` becomes a non-retryable `unavailable`. */
 export type UpstreamKind = keyof typeof SAFE_MESSAGES;
 
-/** Error codes of Node and undici that mean the connection to the model failed or broke. */
-const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
 
 /**
  * The kind of an HTTP error status from a model API. No status means an error reported inside an
@@ -47,18 +37,6 @@ export function kindOfHttpStatus(status: number | undefined): UpstreamKind {
   return 'internal';
 }
 
-/** True when `error` or one of its causes says the connection failed, reset or was cut short. */
-export function isNetworkFailure(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  for (let e = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_ERROR_CODES.has(code) || code.startsWith('UND_ERR_'))) return true;
-    // undici's fetch reports a body cut short as TypeError('terminated').
-    if (e instanceof TypeError && e.message === 'terminated') return true;
-  }
-  return false;
-}
 
 /** An AppError of `kind` with its safe message; `cause` keeps the upstream detail for the log. */
 export function upstreamError(kind: UpstreamKind, cause: unknown): AppError {
