@@ -6,22 +6,21 @@ import type { LlmEvent, LlmProvider, LlmRequest } from '../src/text-processing/p
 import { HARDWARE_ID, startTestServer, testConfig } from '../test/support/harness.js';
 import { now, type BenchJob, type BenchTiming } from './bench-client.js';
 
-/**
- * The issue's scenario, a five-sentence reply emitted at once, in two forms: one opening with a
- * short clause ("Sure,"), which the splitter sends ahead as the first fragment, and one whose
- * first segment is a whole sentence. The engine's time grows with the first segment's length.
- */
-export const REPLIES: readonly string[] = [
+/** The issue's scenario: the scripted model emits a five-sentence reply at once. */
+export const REPLY =
   'Sure, here is what I found about your question. The capital of France is Paris. ' +
-    'It has been the capital for many centuries. Paris is also the largest city in the country. ' +
-    'Let me know if you would like to hear more.',
-  'Here is what I found about your question. The capital of France is Paris. ' +
-    'It has been the capital for many centuries. Paris is also the largest city in the country. ' +
-    'Let me know if you would like to hear more.',
+  'It has been the capital for many centuries. Paris is also the largest city in the country. ' +
+  'Let me know if you would like to hear more.';
+
+/** Pipeline settings measured: the shipped ones, and the first fragment cut at the first comma. */
+export const VARIANTS: ReadonlyArray<{ readonly label: string; readonly pipeline: { readonly first_fragment_min_chars?: number } }> = [
+  { label: 'shipped config', pipeline: {} },
+  { label: 'first_fragment_min_chars: 4', pipeline: { first_fragment_min_chars: 4 } },
 ];
 
-/** Latency samples of one reply, in milliseconds. */
+/** Latency samples of one variant, in milliseconds. */
 export interface TurnSamples {
+  readonly label: string;
   /** The first segment the server speaks (what the first audio is made of). */
   readonly firstSegment: string;
   /** COMMIT sent → first audio chunk received. */
@@ -32,7 +31,7 @@ export interface TurnSamples {
 
 /** What `benchLatency` measured. */
 export interface LatencySamples {
-  /** One entry per reply of `REPLIES`. */
+  /** One entry per entry of `VARIANTS`. */
   readonly turns: TurnSamples[];
   /** GenerateWelcomeAudio (default greeting, cached) sent → first audio chunk received. */
   readonly welcomeFirstChunkMs: number[];
@@ -102,22 +101,24 @@ class BenchClient {
 
 /**
  * The whole server in-process (loopback gRPC, embedded eSpeak, SQLite memory as shipped) and a
- * client on its own thread: per reply, `turns` measured COMMIT turns after `warmup`; then as
+ * client on its own thread: per variant, `turns` measured COMMIT turns after `warmup`; then as
  * many welcome calls.
  */
 export async function benchLatency(turns: number, warmup: number): Promise<LatencySamples> {
   const result: LatencySamples = { turns: [], welcomeFirstChunkMs: [], failedCalls: 0 };
   let failed = 0;
-  for (const [index, reply] of REPLIES.entries()) {
+  for (const [index, variant] of VARIANTS.entries()) {
     const config = testConfig({
       memory_management: { backend: 'sqlite' },
-      text_processing: { scripted: { reply, first_token_delay_ms: 0, token_delay_ms: 0 } },
+      text_processing: { scripted: { reply: REPLY, first_token_delay_ms: 0, token_delay_ms: 0 } },
+      pipeline: variant.pipeline,
     });
     const splitter = sentenceSplitterOptions(config.pipeline);
     const llm = new SentenceEndClock(chooseLlm(config, createLogger('silent')), splitter);
     const server = await startTestServer(config, { llm });
     const client = new BenchClient(server.address);
-    const samples: TurnSamples = { firstSegment: new SentenceSplitter(splitter).push(reply)[0] ?? '', firstAudioMs: [], sentenceEndToAudioMs: [] };
+    const firstSegment = new SentenceSplitter(splitter).push(REPLY)[0] ?? '';
+    const samples: TurnSamples = { label: variant.label, firstSegment, firstAudioMs: [], sentenceEndToAudioMs: [] };
     try {
       for (let i = 0; i < warmup + turns; i++) {
         const prompt = `benchmark question number ${i}`;

@@ -37,10 +37,10 @@ async function main(): Promise<void> {
   const p95 = (samples: readonly number[]) => `${ms(percentile(samples, 0.95))} p95`;
   const rows: string[][] = [['figure', 'p50', 'p95 / p99', 'target']];
   for (const turn of latency.turns) {
-    const first = `first segment ${JSON.stringify(turn.firstSegment)}`;
     rows.push(
-      [`COMMIT → first audio chunk; ${first}`, p50(turn.firstAudioMs), p95(turn.firstAudioMs), '≤ 25 ms p50'],
-      ['first segment end from the LLM → its first audio chunk', p50(turn.sentenceEndToAudioMs), p95(turn.sentenceEndToAudioMs), '≤ 15 ms p50'],
+      [`${turn.label}: first segment ${JSON.stringify(turn.firstSegment)}`, '', '', ''],
+      ['  COMMIT → first audio chunk', p50(turn.firstAudioMs), p95(turn.firstAudioMs), '≤ 25 ms p50'],
+      ['  first segment end from the LLM → its first audio chunk', p50(turn.sentenceEndToAudioMs), p95(turn.sentenceEndToAudioMs), '≤ 15 ms p50'],
     );
   }
   rows.push(

@@ -8,7 +8,8 @@ import { defaultSection, memoryStoreSuite, type MemorySection, type TestDatabase
 
 // The machine's PostgreSQL (trust auth). NEXY_TEST_PG_URL points the suite elsewhere.
 const PG_URL = process.env.NEXY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const PG_PROBE_TIMEOUT_MS = 2000;
+// Generous: a loaded CI machine can take seconds to accept a connection; a dead server refuses at once.
+const PG_PROBE_TIMEOUT_MS = 10_000;
 const inCi = (process.env.CI ?? '') !== '';
 
 function merge(base: MemorySection, overrides: Partial<MemorySection> = {}): MemorySection {

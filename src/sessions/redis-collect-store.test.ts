@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { RedisCollectStore } from './redis-collect-store.js';
 import { RedisSessionRegistry } from './redis-session-registry.js';
 
-const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
+const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0 });
 const available = await redis.connect().then(
   () => true,
   () => false,

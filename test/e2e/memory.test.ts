@@ -393,7 +393,7 @@ describe('conversation memory over gRPC, PostgreSQL', { skip: pgProblem === unde
 });
 
 async function withPg<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     return await work(client);

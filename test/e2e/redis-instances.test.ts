@@ -10,7 +10,7 @@ import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConf
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0 });
   try {
     await probe.connect();
     return (await probe.ping()) === 'PONG';
