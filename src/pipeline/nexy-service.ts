@@ -116,7 +116,7 @@ export class NexyService {
       () => controller.abort(new AppError('timeout', 'the answer took too long')),
       config.text_processing.total_timeout_ms,
     );
-    const turn = { userText: '', heard: [] as string[], completed: false, inputTokens: 0, outputTokens: 0, usage: [] as UsageEvent[] };
+    const turn = { userText: '', heard: [] as string[], completed: false, usage: [] as UsageEvent[] };
     const { textProcessing } = this.#deps;
 
     try {
@@ -168,10 +168,6 @@ export class NexyService {
         limits: lookaheadLimits(config.pipeline),
         actionJson: (call) => encodeAction(call.name, call.args, request.sessionId),
         onHeard: (sentence) => turn.heard.push(sentence),
-        onUsage: (usage) => {
-          turn.inputTokens += usage.inputTokens;
-          turn.outputTokens += usage.outputTokens;
-        },
       });
       let firstAudio = true;
       for await (const event of events) {
@@ -275,7 +271,7 @@ export class NexyService {
   /** Saves off the latency path; the pending set lets shutdown wait for it. */
   #saveTurn(
     request: ValidStreamRequest,
-    turn: { userText: string; heard: string[]; completed: boolean; inputTokens: number; outputTokens: number },
+    turn: { userText: string; heard: string[]; completed: boolean; usage: readonly UsageEvent[] },
     startedAt: Date,
     log: Logger,
   ): void {
@@ -288,8 +284,8 @@ export class NexyService {
       startedAt,
       endedAt: new Date(),
       provider: this.#deps.llm.name,
-      inputTokens: turn.inputTokens,
-      outputTokens: turn.outputTokens,
+      inputTokens: turn.usage.reduce((sum, u) => sum + u.inputTokens, 0),
+      outputTokens: turn.usage.reduce((sum, u) => sum + u.outputTokens, 0),
     };
     const save = this.#deps.memory
       .saveTurn(record)

@@ -29,7 +29,7 @@ export interface SpeakSentencesOptions {
   readonly limits: LookaheadLimits;
   /** Called once a sentence's last audio piece has been taken by the consumer (written). */
   readonly onHeard: (sentence: string) => void;
-  readonly onUsage: (usage: { inputTokens: number; outputTokens: number }) => void;
+  readonly onUsage?: (usage: { inputTokens: number; outputTokens: number }) => void;
   /**
    * The action_json of a tool call that reached the stream (the turn's action gate has already
    * dropped every call it refused). Absent: tool calls are ignored.
@@ -47,7 +47,7 @@ async function* sentences(options: SpeakSentencesOptions, signal: AbortSignal): 
   let first = true;
   for await (const event of llm.stream(request, signal)) {
     if (event.type === 'usage') {
-      onUsage(event);
+      onUsage?.(event);
       continue;
     }
     if (event.type === 'tool_call') {
