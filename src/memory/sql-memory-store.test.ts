@@ -3,13 +3,10 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import pg from 'pg';
 import { defaultSection, memoryStoreSuite, type MemorySection, type TestDatabase } from './memory-store-suite.js';
+import { PG_URL, probePostgres, withPg } from '../../test/support/postgres.js';
 
 // The machine's PostgreSQL (trust auth). NEXY_TEST_PG_URL points the suite elsewhere.
-const PG_URL = process.env.NEXY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-// Generous: a loaded CI machine can take seconds to accept a connection; a dead server refuses at once.
-const PG_PROBE_TIMEOUT_MS = 10_000;
 const inCi = (process.env.CI ?? '') !== '';
 
 function merge(base: MemorySection, overrides: Partial<MemorySection> = {}): MemorySection {
@@ -51,7 +48,7 @@ memoryStoreSuite({
     const section: MemorySection = { ...base, backend: 'postgres', postgres: { ...base.postgres, url: PG_URL, schema } };
     return {
       section: (overrides) => merge(section, overrides),
-      dump: () => withClient(async (client) => {
+      dump: () => withPg(async (client) => {
         const tables = await client.query<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1', [schema]);
         const parts: string[] = [];
         for (const { table_name: table } of tables.rows) {
@@ -60,29 +57,10 @@ memoryStoreSuite({
         }
         return parts.join('\n');
       }),
-      dispose: () => withClient(async (client) => {
+      dispose: () => withPg(async (client) => {
         await client.query(`drop schema if exists "${schema}" cascade`);
       }),
     };
   },
 });
 
-async function withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: PG_PROBE_TIMEOUT_MS });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Undefined when a server answers, else why not. */
-async function probePostgres(): Promise<string | undefined> {
-  try {
-    await withClient((client) => client.query('select 1'));
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message || error.name : String(error);
-  }
-}

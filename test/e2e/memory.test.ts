@@ -11,7 +11,6 @@ import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
 import type { DeepPartial } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { RequestPhase, type InterruptResponse, type StreamRequest, type StreamResponse, type UsageRequest, type UsageResponse } from '../../src/gen/streaming.js';
@@ -20,6 +19,7 @@ import { hashHardwareId } from '../../src/memory/hardware-key.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processing/provider.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
+import { PG_URL, probePostgres, withPg } from '../support/postgres.js';
 
 /**
  * Conversation memory end to end: real gRPC, the real server, a SQLite file (and PostgreSQL),
@@ -31,7 +31,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin/nexy.mjs');
 const OTHER_ID = 'OTHER-MAC-0001';
 // The machine's PostgreSQL (trust auth), as the store's own suite uses it.
-const PG_URL = process.env.NEXY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const inCi = (process.env.CI ?? '') !== '';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -392,22 +391,3 @@ describe('conversation memory over gRPC, PostgreSQL', { skip: pgProblem === unde
   });
 });
 
-async function withPg<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Undefined when a server answers, else why not. */
-async function probePostgres(): Promise<string | undefined> {
-  try {
-    await withPg((client) => client.query('select 1'));
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message || error.name : String(error);
-  }
-}
