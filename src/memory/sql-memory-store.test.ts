@@ -6,7 +6,7 @@ import { it } from 'node:test';
 import { defaultSection, memoryStoreSuite, type MemorySection, type TestDatabase } from './memory-store-suite.js';
 import { PG_URL, probePostgres, withPg } from '../../test/support/postgres.js';
 
-// The machine's PostgreSQL (trust auth). NEXY_TEST_PG_URL points the suite elsewhere.
+// PostgreSQL: the machine's server (test/support/postgres.ts; NEXY_TEST_PG_URL points elsewhere).
 const inCi = (process.env.CI ?? '') !== '';
 
 function merge(base: MemorySection, overrides: Partial<MemorySection> = {}): MemorySection {
