@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
@@ -33,9 +33,11 @@ import { OpenAiProvider } from './text-processing/providers/openai.js';
 import { ScriptedProvider } from './text-processing/providers/scripted.js';
 import { createTextProcessing } from './text-processing/text-processing.js';
 import { UpdateFeed } from './update/update-feed.js';
+import { PACKAGE_ROOT as ROOT } from './package-root.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** The descriptors server reflection serves; copied beside the compiled modules by the build. */
+const DESCRIPTORS = ['./gen/streaming.binpb', './gen/health.binpb'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -55,6 +57,14 @@ export interface RunningServer {
   readonly llm: LlmProvider;
   /** The client update feed (`reload()` after publishing without waiting for the rescan). */
   readonly updates: UpdateFeed;
+  /**
+   * Settles when the start-up work after the ports opened is done: the speech engine warmed up
+   * and the default greeting cached (`audio_generation.warm_up_at_start`). Until then /ready is
+   * 503 and the gRPC health status NOT_SERVING, while requests are already served (only slower).
+   * Rejects when that work failed (an engine that cannot load): the server is not ready and the
+   * caller decides (`nexy serve` exits 1).
+   */
+  readonly ready: Promise<void>;
   /** Stop accepting, abort running turns, flush memory, close everything. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -175,7 +185,9 @@ async function bindGrpc(server: Server, host: string, port: number): Promise<num
 
 /**
  * The composition root: the only place that reads config to choose implementations and builds
- * the object graph. Returns once both ports listen and the speech engine is warm.
+ * the object graph. Returns once both ports listen; the speech engine warms up after that (see
+ * `RunningServer.ready`), so that an orchestrator sees a live port at once and a readiness
+ * probe that tells the truth.
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logging.level);
@@ -195,7 +207,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       });
     const tts = options.tts ?? chooseTts(config, logger, metrics);
     const ag = config.audio_generation;
-    await tts.warm();
     const speaker = new SpeechOutput(tts, speechOutputOptionsFromConfig(ag));
     const memory = await createMemoryStore(config.memory_management, logger);
     cleanups.push(() => memory.close());
@@ -229,8 +240,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       speaker,
       newSegmenter: () => new SentenceSplitter(splitterOptions),
     });
-    // The greeting every client asks for at start: synthesize it now so it leaves from the cache.
-    await speaker.speakCached(ag.welcome.default_text, {}, AbortSignal.timeout(config.server.shutdown_grace_ms * 10));
 
     const grpcServer = new Server({
       'grpc.max_receive_message_length': config.grpc.max_receive_message_bytes,
@@ -239,13 +248,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
     grpcServer.addService(StreamingServiceService, createStreamingService({ config, logger, metrics, service }));
-    const health = new HealthImplementation({ '': 'SERVING', 'streaming.StreamingService': 'SERVING' });
+    // NOT_SERVING until the warm-up below is done (a load balancer waits; a client may still call).
+    const health = new HealthImplementation({ '': 'NOT_SERVING', 'streaming.StreamingService': 'NOT_SERVING' });
     health.addToServer(grpcServer);
-    new ReflectionService(reflectionDefinition([resolve(ROOT, 'src/gen/streaming.binpb'), resolve(ROOT, 'src/gen/health.binpb')])).addToServer(
-      grpcServer,
-    );
-    const grpcPort = await bindGrpc(grpcServer, config.grpc.host, config.grpc.port);
-    cleanups.push(() => new Promise<void>((done) => grpcServer.tryShutdown(() => done())));
+    new ReflectionService(reflectionDefinition(DESCRIPTORS)).addToServer(grpcServer);
 
     const up = config.updates;
     const updates = await UpdateFeed.create({
@@ -259,8 +265,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       metrics,
     });
     cleanups.push(() => updates.close());
+    let warming: string | undefined = 'the speech engine is warming up';
     const readiness: ReadinessCheck[] = [
-      { name: 'tts', check: async () => undefined },
+      { name: 'tts', check: async () => warming },
       {
         name: 'llm',
         check: async () => (llm.name === 'degraded' ? 'no language model configured (OPENAI_API_KEY / OPENAI_BASE_URL / GEMINI_API_KEY)' : undefined),
@@ -297,20 +304,50 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           : []),
       ],
     });
-    const httpPort = await listenHttp(http, config.http.host, config.http.port);
+    // Both ports open together; each is closed on the way out even if the other failed to bind.
+    const [httpBound, grpcBound] = await Promise.allSettled([
+      listenHttp(http, config.http.host, config.http.port),
+      bindGrpc(grpcServer, config.grpc.host, config.grpc.port),
+    ]);
     cleanups.push(
       () =>
         new Promise<void>((done) => {
+          if (!http.listening) return done();
           http.close(() => done());
           http.closeAllConnections();
         }),
     );
+    if (httpBound.status === 'rejected') throw httpBound.reason;
+    cleanups.push(() => new Promise<void>((done) => grpcServer.tryShutdown(() => done())));
+    if (grpcBound.status === 'rejected') throw grpcBound.reason;
+    const httpPort = httpBound.value;
+    const grpcPort = grpcBound.value;
     logger.info({ grpc_port: grpcPort, http_port: httpPort, llm: llm.name, tts: tts.name, memory: memory.name }, 'server listening');
+
+    const warmUp = new AbortController();
+    const ready = (async () => {
+      if (ag.warm_up_at_start) {
+        const started = performance.now();
+        await tts.warm();
+        // The greeting every client asks for at start: synthesize it now so it leaves from the cache.
+        await speaker.warmCache(ag.welcome.default_text, {}, AbortSignal.any([warmUp.signal, AbortSignal.timeout(config.server.shutdown_grace_ms * 10)]));
+        logger.info({ warm_up_ms: Math.round(performance.now() - started) }, 'speech engine warm');
+      }
+      warming = undefined;
+      health.setStatus('', 'SERVING');
+      health.setStatus('streaming.StreamingService', 'SERVING');
+      logger.info('server ready');
+    })();
+    ready.catch((error: unknown) => {
+      warming = 'the speech engine failed to load';
+      if (!warmUp.signal.aborted) logger.error({ err: error }, 'start-up warm-up failed');
+    });
 
     let stopping: Promise<void> | undefined;
     const shutdown = () =>
       (stopping ??= (async () => {
         logger.info('shutting down');
+        warmUp.abort(new AppError('unavailable', 'the server is shutting down'));
         health.setStatus('', 'NOT_SERVING');
         interrupts.abortAll(new AppError('unavailable', 'the server is shutting down'));
         const forced = setTimeout(() => grpcServer.forceShutdown(), config.server.shutdown_grace_ms).unref();
@@ -321,7 +358,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearTimeout(forced);
         logger.info('stopped');
       })());
-    return { grpcPort, httpPort, service, metrics, llm, updates, shutdown };
+    return { grpcPort, httpPort, service, metrics, llm, updates, ready, shutdown };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;

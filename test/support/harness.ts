@@ -41,6 +41,11 @@ export interface TestServer {
 /** The whole server in-process on ephemeral ports, and a real gRPC client connected over TCP. */
 export async function startTestServer(config: Config = testConfig(), options: StartOptions = {}): Promise<TestServer> {
   const server = await startServer(config, { logger: createLogger('silent'), ...options });
+  // Tests start from a ready server, as they did when start-up waited for the warm-up.
+  await server.ready.catch(async (error: unknown) => {
+    await server.shutdown();
+    throw error;
+  });
   const address = `127.0.0.1:${server.grpcPort}`;
   const client = new StreamingServiceClient(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
