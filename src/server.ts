@@ -27,9 +27,8 @@ import { SentenceSplitter, sentenceSplitterOptions } from './pipeline/sentence-s
 import { createSessionBackend } from './sessions/create-session-backend.js';
 import { FallbackLlm, type FallbackListener } from './text-processing/fallback-llm.js';
 import type { LlmProvider } from './text-processing/provider.js';
+import { LazyLlm } from './text-processing/lazy-llm.js';
 import { DegradedProvider } from './text-processing/providers/degraded.js';
-import { GeminiProvider } from './text-processing/providers/gemini.js';
-import { OpenAiProvider } from './text-processing/providers/openai.js';
 import { ScriptedProvider } from './text-processing/providers/scripted.js';
 import { createTextProcessing } from './text-processing/text-processing.js';
 import { UpdateFeed } from './update/update-feed.js';
@@ -77,6 +76,8 @@ export interface LlmHooks {
   readonly onFallback?: FallbackListener;
   /** A provider's circuit breaker changed state. */
   readonly onBreakerChange?: (provider: string, state: string) => void;
+  /** A provider whose module loads on first use was made (the start-up warm-up preloads it). */
+  readonly onLazy?: (provider: LazyLlm) => void;
 }
 
 /**
@@ -95,6 +96,7 @@ export function chooseLlm(config: Config, logger: Logger, hooks: LlmHooks = {}):
     return new DegradedProvider({ notice: tp.degraded_notice });
   }
   const providers = names.map((name) => llmProvider(name, tp, logger));
+  for (const provider of providers) if (provider instanceof LazyLlm) hooks.onLazy?.(provider);
   if (providers.length === 1) return providers[0];
   return new FallbackLlm({
     providers,
@@ -120,22 +122,23 @@ function llmProvider(name: TextProcessingConfig['fallback'][number], tp: TextPro
   const timeouts = { firstTokenTimeoutMs: tp.first_token_timeout_ms, totalTimeoutMs: tp.total_timeout_ms };
   switch (name) {
     case 'openai':
-      return new OpenAiProvider({
+      // openai and gemini import their SDKs: loaded only when configured (see LazyLlm).
+      return new LazyLlm(name, async () => new (await import('./text-processing/providers/openai.js')).OpenAiProvider({
         baseUrl: tp.openai.base_url,
         apiKey: tp.openai.api_key,
         model: tp.openai.model,
         placeholderApiKey: tp.openai.placeholder_api_key,
         ...timeouts,
         logger,
-      });
+      }));
     case 'gemini':
-      return new GeminiProvider({
+      return new LazyLlm(name, async () => new (await import('./text-processing/providers/gemini.js')).GeminiProvider({
         baseUrl: tp.gemini.base_url,
         apiKey: tp.gemini.api_key,
         model: tp.gemini.model,
         safetyRefusal: tp.gemini.safety_refusal,
         ...timeouts,
-      });
+      }));
     case 'scripted':
       return new ScriptedProvider({
         reply: tp.scripted.reply,
@@ -197,6 +200,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const cleanups: Array<() => Promise<void> | void> = [];
 
   try {
+    const lazyLlms: LazyLlm[] = [];
     // First: a bad prompt template, action schema or filter pattern is a config error (exit 2).
     const textProcessing = createTextProcessing(config.text_processing, { baseDir: ROOT, now: options.now ?? (() => new Date()) });
     const llm =
@@ -204,6 +208,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       chooseLlm(config, logger, {
         onFallback: (from, to) => metrics.providerFallbacks.inc({ area: 'llm', from, to }),
         onBreakerChange: (provider, state) => metrics.providerBreakerOpen.set({ area: 'llm', provider }, state === 'open' ? 1 : 0),
+        onLazy: (provider) => lazyLlms.push(provider),
       });
     const tts = options.tts ?? chooseTts(config, logger, metrics);
     const ag = config.audio_generation;
@@ -326,6 +331,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
     const warmUp = new AbortController();
     const ready = (async () => {
+      // The configured models' SDKs, loaded now rather than by the first turn.
+      await Promise.all(lazyLlms.map((provider) => provider.preload()));
       if (ag.warm_up_at_start) {
         const started = performance.now();
         await tts.warm();

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { MemoryInterruptHub, type InterruptHub } from '../interrupts/interrupt-hub.js';
@@ -44,6 +43,8 @@ export async function createSessionBackend(section: Config['session_management']
   }
 
   const r = section.redis;
+  // Loaded for this backend only: a single-process server never pays for ioredis.
+  const { Redis } = await import('ioredis');
   const connect = () =>
     new Redis(r.url, { lazyConnect: true, connectTimeout: r.connect_timeout_ms, maxRetriesPerRequest: r.max_retries_per_request });
   const commands = connect();
