@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { createTts } from './audio/create-tts.js';
@@ -13,7 +12,6 @@ import { SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-outp
 import type { Config } from './config/schema.js';
 import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
-import { reflectionDefinition } from './grpc/reflection.js';
 import { createStreamingService } from './grpc/streaming-service.js';
 import { createAdminRoute } from './http/admin-routes.js';
 import { createHttpServer, type ReadinessCheck } from './http/http-server.js';
@@ -256,7 +254,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // NOT_SERVING until the warm-up below is done (a load balancer waits; a client may still call).
     const health = new HealthImplementation({ '': 'NOT_SERVING', 'streaming.StreamingService': 'NOT_SERVING' });
     health.addToServer(grpcServer);
-    new ReflectionService(reflectionDefinition(DESCRIPTORS)).addToServer(grpcServer);
 
     const up = config.updates;
     const updates = await UpdateFeed.create({
@@ -331,6 +328,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
     const warmUp = new AbortController();
     const ready = (async () => {
+      // Server reflection (buf curl, grpcurl) is tooling, and @grpc/reflection parses its own
+      // protos with protobufjs: added once the ports are open (grpc-js takes services any time).
+      const [{ ReflectionService }, { reflectionDefinition }] = await Promise.all([import('@grpc/reflection'), import('./grpc/reflection.js')]);
+      new ReflectionService(reflectionDefinition(DESCRIPTORS)).addToServer(grpcServer);
       // The configured models' SDKs, loaded now rather than by the first turn.
       await Promise.all(lazyLlms.map((provider) => provider.preload()));
       if (ag.warm_up_at_start) {
