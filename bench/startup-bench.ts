@@ -14,7 +14,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
@@ -91,6 +91,25 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/**
+ * CPU seconds (user + system) the process tree has used: on a machine shared with other work,
+ * wall-clock start-up times mostly measure the queue for the CPU; this does not.
+ */
+function treeCpuSeconds(rootPid: number): number {
+  let ticks = 0;
+  for (const pid of [rootPid, ...descendants(rootPid)]) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime, stime, cutime, cstime: fields 14-17 of proc(5), here 11-14 after the name.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+}
+
 /** RSS in MB of the process running `nexy ... serve` (the server itself, not npm). */
 function serverRssMb(rootPid: number): number {
   for (const pid of [rootPid, ...descendants(rootPid)]) {
@@ -132,6 +151,7 @@ async function waitReady(httpPort: number): Promise<void> {
 
 interface StartRun {
   readonly listenMs: number;
+  readonly listenCpuS: number;
   readonly firstStatus: string;
   readonly readyMs: number;
   readonly rssMb: number;
@@ -152,12 +172,13 @@ async function oneStart(): Promise<StartRun> {
   try {
     const firstStatus = await firstHealthAnswer(health, child);
     const listenMs = performance.now() - started;
+    const listenCpuS = treeCpuSeconds(child.pid!);
     await waitReady(httpPort);
     const readyMs = performance.now() - started;
     const chunks = await readWelcome(`127.0.0.1:${grpcPort}`);
     if (chunks === 0) throw new Error('the welcome had no audio');
     await sleep(SETTLE_MS);
-    return { listenMs, firstStatus, readyMs, rssMb: serverRssMb(child.pid!) };
+    return { listenMs, listenCpuS, firstStatus, readyMs, rssMb: serverRssMb(child.pid!) };
   } finally {
     health.close();
     process.kill(-child.pid!, 'SIGTERM');
@@ -172,19 +193,33 @@ function helpMs(): number {
   return performance.now() - started;
 }
 
+/** `node -e 0`: the floor any command starts from on this machine, now. */
+function nodeFloorMs(): number {
+  const started = performance.now();
+  execFileSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  return performance.now() - started;
+}
+
 async function main(): Promise<void> {
   const runs: StartRun[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await oneStart());
   const help: number[] = [];
-  for (let i = 0; i < RUNS; i++) help.push(helpMs());
+  const floor: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    help.push(helpMs());
+    floor.push(nodeFloorMs());
+  }
   const fmt = (xs: number[], unit: string) => `${median(xs).toFixed(unit === 'MB' ? 0 : 2)} ${unit}  (runs: ${xs.map((x) => x.toFixed(unit === 'MB' ? 0 : 2)).join(', ')})`;
   process.stdout.write(
     [
       `nexy-server start-up and footprint: node ${process.version}, median of ${RUNS}`,
       `npm start → gRPC health answers   ${fmt(runs.map((r) => r.listenMs / 1000), 's')}  first status ${runs.map((r) => r.firstStatus).join(', ')}`,
+      `  CPU used by then (npm + node)   ${fmt(runs.map((r) => r.listenCpuS), 's')}`,
       `npm start → /ready (model aside)  ${fmt(runs.map((r) => r.readyMs / 1000), 's')}`,
       `idle RSS after one welcome        ${fmt(runs.map((r) => r.rssMb), 'MB')}`,
       `nexy --help                       ${fmt(help.map((h) => h / 1000), 's')}`,
+      `node -e 0 (the floor, for scale)  ${fmt(floor.map((h) => h / 1000), 's')}`,
+      `load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`,
       '',
     ].join('\n'),
   );
