@@ -24,10 +24,6 @@ function walk(dir) {
   });
 }
 
-const files = walk(SRC);
-const modules = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !isTestOnly(f));
-const assets = files.filter((f) => !f.endsWith('.ts'));
-
 let build;
 try {
   ({ build } = await import('esbuild'));
@@ -38,6 +34,10 @@ try {
   process.stderr.write('nexy build: esbuild is not installed (a production install?) and dist/ is missing: run `npm ci` with dev dependencies\n');
   process.exit(1);
 }
+
+const files = walk(SRC);
+const modules = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !isTestOnly(f));
+const assets = files.filter((f) => !f.endsWith('.ts'));
 
 const started = performance.now();
 rmSync(OUT, { recursive: true, force: true });
