@@ -5,6 +5,8 @@
 # ---- build: dev dependencies, then src/ → dist/ (npm ci runs `prepare`) ---------------------------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# better-sqlite3 compiles itself when its prebuilt binary cannot be downloaded.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY src ./src
@@ -18,11 +20,14 @@ ENV NODE_ENV=production \
     NEXY_DOWNLOADS_DIR=/var/lib/nexy/downloads
 WORKDIR /app
 # dist/ first: `npm ci --omit=dev` runs `prepare` too, which keeps an existing dist/ when esbuild
-# (a dev dependency) is absent. better-sqlite3 fetches its prebuilt binary (linux x64/arm64 glibc).
+# (a dev dependency) is absent. better-sqlite3 fetches its prebuilt binary, or compiles itself with
+# tools that leave in the same layer.
 COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json ./
 COPY scripts/build.mjs ./scripts/build.mjs
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+ && npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && apt-get purge -y python3 make g++ && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 COPY bin ./bin
 COPY config ./config
 RUN install -d -o node -g node /var/lib/nexy
