@@ -335,19 +335,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       // The configured models' SDKs, loaded now rather than by the first turn.
       await Promise.all(lazyLlms.map((provider) => provider.preload()));
       if (ag.warm_up_at_start) {
+        warmUp.signal.throwIfAborted();
         const started = performance.now();
         await tts.warm();
         // The greeting every client asks for at start: synthesize it now so it leaves from the cache.
         await speaker.warmCache(ag.welcome.default_text, {}, AbortSignal.any([warmUp.signal, AbortSignal.timeout(config.server.shutdown_grace_ms * 10)]));
         logger.info({ warm_up_ms: Math.round(performance.now() - started) }, 'speech engine warm');
       }
+      // A shutdown that began meanwhile has said NOT_SERVING: that stays.
+      warmUp.signal.throwIfAborted();
       warming = undefined;
       health.setStatus('', 'SERVING');
       health.setStatus('streaming.StreamingService', 'SERVING');
       logger.info('server ready');
     })();
     ready.catch((error: unknown) => {
-      warming = 'the speech engine failed to load';
+      warming = 'the start-up warm-up failed (see the log)';
       if (!warmUp.signal.aborted) logger.error({ err: error }, 'start-up warm-up failed');
     });
 

@@ -7,9 +7,8 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { loadConfig } from '../../src/config/load.js';
+import { grpcHealth } from '../support/health.js';
 
 /**
  * deploy/systemd/nexy.service, run the way systemd would: its ExecStart split into words (no
@@ -42,23 +41,6 @@ function one(entries: Array<[string, string]>, key: string): string {
   const values = entries.filter(([k]) => k === key).map(([, v]) => v);
   assert.equal(values.length, 1, `${key}= once in the unit`);
   return values[0]!;
-}
-
-type HealthClient = Client & { check(req: { service: string }, cb: (e: ServiceError | null, r?: { status: string }) => void): void };
-
-function healthCheck(address: string): Promise<string> {
-  const proto = join(ROOT, 'node_modules/grpc-health-check/proto/health/v1/health.proto');
-  const pkg = loadPackageDefinition(loadSync(proto, { enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => HealthClient } } };
-  };
-  const client = new pkg.grpc.health.v1.Health(address, credentials.createInsecure());
-  return new Promise((resolveStatus, reject) =>
-    client.check({ service: '' }, (error, reply) => {
-      client.close();
-      if (error) reject(error);
-      else resolveStatus(reply!.status);
-    }),
-  );
 }
 
 test('the systemd unit: ExecStart as written starts the compiled server; SIGTERM stops it with exit 0', async () => {
@@ -101,7 +83,7 @@ test('the systemd unit: ExecStart as written starts the compiled server; SIGTERM
     }
     assert.ok(ports, `the server started (stderr: ${stderr})`);
     assert.equal((await fetch(`http://127.0.0.1:${ports.http_port}/health`)).status, 200);
-    assert.equal(await healthCheck(`127.0.0.1:${ports.grpc_port}`), 'SERVING');
+    assert.equal(await grpcHealth(`127.0.0.1:${ports.grpc_port}`), 'SERVING');
     // The memory database went where the unit's Environment= puts it.
     assert.ok(readFileSync(join(state, 'nexy.sqlite')).length > 0);
   } finally {
