@@ -33,7 +33,7 @@ describe('GenerateWelcomeAudio', () => {
     for (const m of result.messages) {
       if (m.content?.$case !== 'audioChunk') continue;
       const chunk = m.content.audioChunk;
-      assert.ok(chunk.audioData.length > 0 && chunk.audioData.length <= 4096);
+      assert.ok(chunk.audioData.length > 0 && chunk.audioData.length <= 49152, 'at most max_chunk_bytes');
       assert.deepEqual(chunk.shape, [chunk.audioData.length / 2]);
       assert.equal(chunk.sampleRate, 48000);
     }
