@@ -28,7 +28,7 @@ export async function serve(args: { config?: string }): Promise<number> {
     if (error instanceof ServiceUnreachableError) {
       // One line naming the service and its (masked) URL; a stack would say nothing more.
       const reason = error.cause instanceof Error ? error.cause.message : undefined;
-      logger.fatal({ service: error.service, url: error.url, reason }, 'start-up failed: a service is unreachable');
+      logger.fatal({ dependency: error.service, url: error.url, reason }, 'start-up failed: a service is unreachable');
       return 1;
     }
     logger.fatal({ err: error }, 'start-up failed');

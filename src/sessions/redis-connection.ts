@@ -35,15 +35,17 @@ export function createRedisClient(options: RedisConnectionOptions, logger: Logge
     enableOfflineQueue: false,
     retryStrategy: (attempt) => Math.min(attempt * 100, options.reconnectMaxDelayMs),
   });
+  let up = false;
   let lost = false;
-  const fields = { service: 'redis', url, role: options.role };
+  const fields = { dependency: 'redis', url, role: options.role };
   client.on('error', (error: Error) => logger.debug({ ...fields, reason: error.message }, 'redis connection error'));
   client.on('close', () => {
-    if (lost || client.status === 'end') return;
+    if (!up || lost || client.status === 'end') return;
     lost = true;
     logger.warn(fields, 'redis connection lost; reconnecting');
   });
   client.on('ready', () => {
+    up = true;
     if (!lost) return;
     lost = false;
     logger.info(fields, 'redis connection restored');
@@ -53,11 +55,17 @@ export function createRedisClient(options: RedisConnectionOptions, logger: Logge
 
 /** Connects at start-up; an unreachable Redis is a {@link ServiceUnreachableError} naming the URL. */
 export async function connectRedis(client: Redis, url: string): Promise<void> {
+  // connect() rejects with "Connection is closed."; the 'error' event before it says why.
+  let reason: Error | undefined;
+  const onError = (error: Error) => (reason ??= error);
+  client.on('error', onError);
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new ServiceUnreachableError('redis', maskUrl(url), error);
+    throw new ServiceUnreachableError('redis', maskUrl(url), reason ?? error);
+  } finally {
+    client.off('error', onError);
   }
 }
 
