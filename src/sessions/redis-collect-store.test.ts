@@ -5,7 +5,9 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import { MemoryCollectStore, type CollectStore } from './collect-store.js';
+import { createLogger } from '../observability/logger.js';
 import { RedisCollectStore } from './redis-collect-store.js';
+import { createRedisClient } from './redis-connection.js';
 import { RedisSessionRegistry } from './redis-session-registry.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0 });
@@ -126,7 +128,12 @@ describe('Redis session backend', { skip: available ? false : 'no Redis at 127.0
   });
 
   test('each operation is one Redis round trip: COLLECT, take, drop, lease acquire and release', async (t) => {
-    const client = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 0 });
+    // A client as the server makes it (auto-pipelined, no offline queue).
+    const client = createRedisClient(
+      { url: 'redis://127.0.0.1:6379', connectTimeoutMs: 10_000, commandTimeoutMs: 10_000, maxRetriesPerRequest: 0, reconnectMaxDelayMs: 1000, role: 'test' },
+      createLogger('silent'),
+    );
+    await client.connect();
     const monitor = await redis.monitor();
     t.after(() => {
       client.disconnect();

@@ -21,6 +21,7 @@ export interface RedisConnectionOptions {
  * - no offline queue: a command issued while disconnected fails at once instead of waiting;
  * - `commandTimeoutMs` bounds a command on a connection that stopped answering;
  * - `maxRetriesPerRequest` (0 by default) fails commands in flight when the connection drops;
+ * - calls of the same tick are pipelined (one write);
  * - it reconnects for ever with a capped back-off, so recovery needs no restart;
  * - its 'error' events always have a listener (ioredis prints "Unhandled error event" otherwise):
  *   the loss and the recovery are logged once each, the attempts in between at debug level.
@@ -33,6 +34,10 @@ export function createRedisClient(options: RedisConnectionOptions, logger: Logge
     commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: options.maxRetriesPerRequest,
     enableOfflineQueue: false,
+    // Calls issued in the same tick leave in one write and come back in one read: with many
+    // COLLECTs in flight, fewer system calls and wake-ups on both sides. Each call is still one
+    // command (EVALSHA) and one round trip.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, options.reconnectMaxDelayMs),
   });
   let up = false;
