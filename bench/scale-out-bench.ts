@@ -17,7 +17,7 @@ import { RequestPhase, StreamingServiceClient, type StreamResponse } from '../sr
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/nexy.mjs');
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const IN_FLIGHT = 50;
-const COLLECT_SECONDS = Number(process.env.NEXY_BENCH_COLLECT_SECONDS ?? 5);
+const COLLECT_SECONDS = Number(process.env.NEXY_BENCH_COLLECT_SECONDS ?? 4);
 const COMMITS = Number(process.env.NEXY_BENCH_COMMITS ?? 40);
 const HARDWARE_ID = 'B3NCH000-0000-4000-8000-000000000001';
 
@@ -163,22 +163,47 @@ async function redisAnswers(): Promise<boolean> {
   }
 }
 
-async function measure(topology: string, instances: readonly Instance[], extraPids: ReadonlyArray<number | undefined>): Promise<ScaleOutFigures> {
-  await collectRate(instances); // warm-up: connections, JIT, scripts loaded
+const median = (samples: readonly number[]): number => {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((x, y) => x - y);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+};
+
+const ROUNDS = Number(process.env.NEXY_BENCH_SCALE_ROUNDS ?? 3);
+
+/** One rate phase; the CPU its servers (and Redis) used per COLLECT. */
+async function ratePhase(instances: readonly Instance[], extraPids: ReadonlyArray<number | undefined>) {
   const pids: Array<number | undefined> = [...instances.map((i) => i.child.pid), ...extraPids];
-  const cpuBefore: number = pids.reduce((sum: number, pid) => sum + cpuMs(pid), 0);
+  const cpuBefore = pids.reduce((sum: number, pid) => sum + cpuMs(pid), 0);
   const started = performance.now();
   const rate = await collectRate(instances);
   const calls = (rate.perSecond * (performance.now() - started)) / 1000;
-  const cpu: number = pids.reduce((sum: number, pid) => sum + cpuMs(pid), 0) - cpuBefore;
-  const commits = await commitSetup(instances);
-  return {
-    topology,
-    collectPerSecond: rate.perSecond,
-    serverCpuMsPerCollect: cpu / calls,
-    commitSetupMs: commits.samples,
-    failed: rate.failed + commits.failed,
-  };
+  const cpu = pids.reduce((sum: number, pid) => sum + cpuMs(pid), 0) - cpuBefore;
+  return { ...rate, cpuPerCall: cpu / calls };
+}
+
+/**
+ * The topologies take turns, round after round, and each figure is the median of its rounds: on
+ * a machine whose load changes, neither side gets all the quiet (or busy) moments.
+ */
+async function measure(topologies: ReadonlyArray<{ name: string; instances: readonly Instance[]; extraPids: ReadonlyArray<number | undefined> }>) {
+  for (const t of topologies) await collectRate(t.instances); // warm-up: connections, JIT, scripts loaded
+  const rounds = topologies.map(() => [] as Array<Awaited<ReturnType<typeof ratePhase>>>);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, t] of topologies.entries()) rounds[i].push(await ratePhase(t.instances, t.extraPids));
+  }
+  const figures: ScaleOutFigures[] = [];
+  for (const [i, t] of topologies.entries()) {
+    const commits = await commitSetup(t.instances);
+    figures.push({
+      topology: t.name,
+      collectPerSecond: median(rounds[i].map((r) => r.perSecond)),
+      serverCpuMsPerCollect: median(rounds[i].map((r) => r.cpuPerCall)),
+      commitSetupMs: commits.samples,
+      failed: rounds[i].reduce((sum, r) => sum + r.failed, 0) + commits.failed,
+    });
+  }
+  return figures;
 }
 
 /** Undefined when Redis is not reachable. */
@@ -195,10 +220,10 @@ export async function benchScaleOut(): Promise<ScaleOutFigures[] | undefined> {
     ]);
     started.push(memory, a, b);
     // One topology at a time, so each has the machine to itself.
-    return [
-      await measure('1 instance, in-memory sessions', [memory], []),
-      await measure('2 instances, Redis sessions', [a, b], [await redisPid()]),
-    ];
+    return await measure([
+      { name: '1 instance, in-memory sessions', instances: [memory], extraPids: [] },
+      { name: '2 instances, Redis sessions', instances: [a, b], extraPids: [await redisPid()] },
+    ]);
   } finally {
     for (const instance of started) {
       instance.client.close();
@@ -211,18 +236,13 @@ export async function benchScaleOut(): Promise<ScaleOutFigures[] | undefined> {
   }
 }
 
-const median = (samples: readonly number[]): number => {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = [...samples].sort((x, y) => x - y);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-};
 
 /** The figures as `npm run bench` prints them, the ratio against the issue's target (≥ 0.8×). */
 export function formatScaleOut(figures: readonly ScaleOutFigures[] | undefined): string {
   if (figures === undefined) return `scale-out: skipped (no Redis at ${REDIS_URL})\n`;
   const [single, shared] = figures;
   const lines = [
-    `scale-out (real processes, ${IN_FLIGHT} COLLECTs in flight for ${COLLECT_SECONDS} s, ${COMMITS} COMMITs each on the other instance than their COLLECT):`,
+    `scale-out (real processes, ${IN_FLIGHT} COLLECTs in flight, median of ${ROUNDS} rounds of ${COLLECT_SECONDS} s taken in turns, ${COMMITS} COMMITs each on the other instance than their COLLECT):`,
     ...figures.map(
       (f) =>
         `  ${f.topology.padEnd(32)} COLLECT ${f.collectPerSecond.toFixed(0).padStart(6)}/s  server CPU ${f.serverCpuMsPerCollect.toFixed(3)} ms/COLLECT` +
