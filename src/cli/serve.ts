@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config/load.js';
+import { ServiceUnreachableError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
 import { startServer } from '../server.js';
 
@@ -23,6 +24,12 @@ export async function serve(args: { config?: string }): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`nexy: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof ServiceUnreachableError) {
+      // One line naming the service and its (masked) URL; a stack would say nothing more.
+      const reason = error.cause instanceof Error ? error.cause.message : undefined;
+      logger.fatal({ dependency: error.service, url: error.url, reason }, 'start-up failed: a service is unreachable');
+      return 1;
     }
     logger.fatal({ err: error }, 'start-up failed');
     return 1;

@@ -80,7 +80,7 @@ export class NexyService {
         },
       },
     );
-    metrics.collectBuffers.set(await collectStore.size());
+    metrics.collectBuffers.set(collectStore.buffered);
     return result;
   }
 
@@ -121,7 +121,7 @@ export class NexyService {
 
     try {
       const collected = await collectStore.take({ hardwareId: request.hardwareId, sessionId: request.sessionId });
-      metrics.collectBuffers.set(await collectStore.size());
+      metrics.collectBuffers.set(collectStore.buffered);
       const merged = mergeSpeech(collected?.text ?? '', request.prompt !== '' ? request.prompt : request.piece);
       const prompt = normalisePrompt(merged, config.text_processing.max_prompt_chars);
       if (prompt === '') throw new AppError('bad_input', 'prompt is empty: nothing to answer');
@@ -199,7 +199,7 @@ export class NexyService {
     const stopped = await this.#deps.interrupts.interrupt(hardwareId);
     await this.#deps.collectStore.dropHardware(hardwareId);
     this.#deps.metrics.interrupts.inc(stopped.length);
-    this.#deps.metrics.collectBuffers.set(await this.#deps.collectStore.size());
+    this.#deps.metrics.collectBuffers.set(this.#deps.collectStore.buffered);
     return stopped;
   }
 
