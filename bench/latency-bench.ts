@@ -112,6 +112,7 @@ export async function benchLatency(turns: number, warmup: number): Promise<Laten
       memory_management: { backend: 'sqlite' },
       text_processing: { scripted: { reply: REPLY, first_token_delay_ms: 0, token_delay_ms: 0 } },
       pipeline: variant.pipeline,
+      audio_generation: { warm_up_at_start: true },
     });
     const splitter = sentenceSplitterOptions(config.pipeline);
     const llm = new SentenceEndClock(chooseLlm(config, createLogger('silent')), splitter);

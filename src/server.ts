@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { createTts } from './audio/create-tts.js';
@@ -13,7 +12,6 @@ import { SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-outp
 import type { Config } from './config/schema.js';
 import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
-import { reflectionDefinition } from './grpc/reflection.js';
 import { createStreamingService } from './grpc/streaming-service.js';
 import { createAdminRoute } from './http/admin-routes.js';
 import { createHttpServer, type ReadinessCheck } from './http/http-server.js';
@@ -27,15 +25,16 @@ import { SentenceSplitter, sentenceSplitterOptions } from './pipeline/sentence-s
 import { createSessionBackend } from './sessions/create-session-backend.js';
 import { FallbackLlm, type FallbackListener } from './text-processing/fallback-llm.js';
 import type { LlmProvider } from './text-processing/provider.js';
+import { LazyLlm } from './text-processing/lazy-llm.js';
 import { DegradedProvider } from './text-processing/providers/degraded.js';
-import { GeminiProvider } from './text-processing/providers/gemini.js';
-import { OpenAiProvider } from './text-processing/providers/openai.js';
 import { ScriptedProvider } from './text-processing/providers/scripted.js';
 import { createTextProcessing } from './text-processing/text-processing.js';
 import { UpdateFeed } from './update/update-feed.js';
+import { PACKAGE_ROOT as ROOT } from './package-root.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** The descriptors server reflection serves; copied beside the compiled modules by the build. */
+const DESCRIPTORS = ['./gen/streaming.binpb', './gen/health.binpb'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -55,6 +54,14 @@ export interface RunningServer {
   readonly llm: LlmProvider;
   /** The client update feed (`reload()` after publishing without waiting for the rescan). */
   readonly updates: UpdateFeed;
+  /**
+   * Settles when the start-up work after the ports opened is done: the speech engine warmed up
+   * and the default greeting cached (`audio_generation.warm_up_at_start`). Until then /ready is
+   * 503 and the gRPC health status NOT_SERVING, while requests are already served (only slower).
+   * Rejects when that work failed (an engine that cannot load): the server is not ready and the
+   * caller decides (`nexy serve` exits 1).
+   */
+  readonly ready: Promise<void>;
   /** Stop accepting, abort running turns, flush memory, close everything. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -67,6 +74,8 @@ export interface LlmHooks {
   readonly onFallback?: FallbackListener;
   /** A provider's circuit breaker changed state. */
   readonly onBreakerChange?: (provider: string, state: string) => void;
+  /** A provider whose module loads on first use was made (the start-up warm-up preloads it). */
+  readonly onLazy?: (provider: LazyLlm) => void;
 }
 
 /**
@@ -85,6 +94,7 @@ export function chooseLlm(config: Config, logger: Logger, hooks: LlmHooks = {}):
     return new DegradedProvider({ notice: tp.degraded_notice });
   }
   const providers = names.map((name) => llmProvider(name, tp, logger));
+  for (const provider of providers) if (provider instanceof LazyLlm) hooks.onLazy?.(provider);
   if (providers.length === 1) return providers[0];
   return new FallbackLlm({
     providers,
@@ -110,22 +120,23 @@ function llmProvider(name: TextProcessingConfig['fallback'][number], tp: TextPro
   const timeouts = { firstTokenTimeoutMs: tp.first_token_timeout_ms, totalTimeoutMs: tp.total_timeout_ms };
   switch (name) {
     case 'openai':
-      return new OpenAiProvider({
+      // openai and gemini import their SDKs: loaded only when configured (see LazyLlm).
+      return new LazyLlm(name, async () => new (await import('./text-processing/providers/openai.js')).OpenAiProvider({
         baseUrl: tp.openai.base_url,
         apiKey: tp.openai.api_key,
         model: tp.openai.model,
         placeholderApiKey: tp.openai.placeholder_api_key,
         ...timeouts,
         logger,
-      });
+      }));
     case 'gemini':
-      return new GeminiProvider({
+      return new LazyLlm(name, async () => new (await import('./text-processing/providers/gemini.js')).GeminiProvider({
         baseUrl: tp.gemini.base_url,
         apiKey: tp.gemini.api_key,
         model: tp.gemini.model,
         safetyRefusal: tp.gemini.safety_refusal,
         ...timeouts,
-      });
+      }));
     case 'scripted':
       return new ScriptedProvider({
         reply: tp.scripted.reply,
@@ -175,7 +186,9 @@ async function bindGrpc(server: Server, host: string, port: number): Promise<num
 
 /**
  * The composition root: the only place that reads config to choose implementations and builds
- * the object graph. Returns once both ports listen and the speech engine is warm.
+ * the object graph. Returns once both ports listen; the speech engine warms up after that (see
+ * `RunningServer.ready`), so that an orchestrator sees a live port at once and a readiness
+ * probe that tells the truth.
  */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logging.level);
@@ -185,6 +198,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const cleanups: Array<() => Promise<void> | void> = [];
 
   try {
+    const lazyLlms: LazyLlm[] = [];
     // First: a bad prompt template, action schema or filter pattern is a config error (exit 2).
     const textProcessing = createTextProcessing(config.text_processing, { baseDir: ROOT, now: options.now ?? (() => new Date()) });
     const llm =
@@ -192,10 +206,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       chooseLlm(config, logger, {
         onFallback: (from, to) => metrics.providerFallbacks.inc({ area: 'llm', from, to }),
         onBreakerChange: (provider, state) => metrics.providerBreakerOpen.set({ area: 'llm', provider }, state === 'open' ? 1 : 0),
+        onLazy: (provider) => lazyLlms.push(provider),
       });
     const tts = options.tts ?? chooseTts(config, logger, metrics);
     const ag = config.audio_generation;
-    await tts.warm();
     const speaker = new SpeechOutput(tts, speechOutputOptionsFromConfig(ag));
     const memory = await createMemoryStore(config.memory_management, logger);
     cleanups.push(() => memory.close());
@@ -229,8 +243,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       speaker,
       newSegmenter: () => new SentenceSplitter(splitterOptions),
     });
-    // The greeting every client asks for at start: synthesize it now so it leaves from the cache.
-    await speaker.speakCached(ag.welcome.default_text, {}, AbortSignal.timeout(config.server.shutdown_grace_ms * 10));
 
     const grpcServer = new Server({
       'grpc.max_receive_message_length': config.grpc.max_receive_message_bytes,
@@ -239,13 +251,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
     grpcServer.addService(StreamingServiceService, createStreamingService({ config, logger, metrics, service }));
-    const health = new HealthImplementation({ '': 'SERVING', 'streaming.StreamingService': 'SERVING' });
+    // NOT_SERVING until the warm-up below is done (a load balancer waits; a client may still call).
+    const health = new HealthImplementation({ '': 'NOT_SERVING', 'streaming.StreamingService': 'NOT_SERVING' });
     health.addToServer(grpcServer);
-    new ReflectionService(reflectionDefinition([resolve(ROOT, 'src/gen/streaming.binpb'), resolve(ROOT, 'src/gen/health.binpb')])).addToServer(
-      grpcServer,
-    );
-    const grpcPort = await bindGrpc(grpcServer, config.grpc.host, config.grpc.port);
-    cleanups.push(() => new Promise<void>((done) => grpcServer.tryShutdown(() => done())));
 
     const up = config.updates;
     const updates = await UpdateFeed.create({
@@ -259,8 +267,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       metrics,
     });
     cleanups.push(() => updates.close());
+    let warming: string | undefined = 'the speech engine is warming up';
     const readiness: ReadinessCheck[] = [
-      { name: 'tts', check: async () => undefined },
+      { name: 'tts', check: async () => warming },
       {
         name: 'llm',
         check: async () => (llm.name === 'degraded' ? 'no language model configured (OPENAI_API_KEY / OPENAI_BASE_URL / GEMINI_API_KEY)' : undefined),
@@ -297,20 +306,59 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           : []),
       ],
     });
-    const httpPort = await listenHttp(http, config.http.host, config.http.port);
+    // Both ports open together; each is closed on the way out even if the other failed to bind.
+    const [httpBound, grpcBound] = await Promise.allSettled([
+      listenHttp(http, config.http.host, config.http.port),
+      bindGrpc(grpcServer, config.grpc.host, config.grpc.port),
+    ]);
     cleanups.push(
       () =>
         new Promise<void>((done) => {
+          if (!http.listening) return done();
           http.close(() => done());
           http.closeAllConnections();
         }),
     );
+    if (httpBound.status === 'rejected') throw httpBound.reason;
+    cleanups.push(() => new Promise<void>((done) => grpcServer.tryShutdown(() => done())));
+    if (grpcBound.status === 'rejected') throw grpcBound.reason;
+    const httpPort = httpBound.value;
+    const grpcPort = grpcBound.value;
     logger.info({ grpc_port: grpcPort, http_port: httpPort, llm: llm.name, tts: tts.name, memory: memory.name }, 'server listening');
+
+    const warmUp = new AbortController();
+    const ready = (async () => {
+      // Server reflection (buf curl, grpcurl) is tooling, and @grpc/reflection parses its own
+      // protos with protobufjs: added once the ports are open (grpc-js takes services any time).
+      const [{ ReflectionService }, { reflectionDefinition }] = await Promise.all([import('@grpc/reflection'), import('./grpc/reflection.js')]);
+      new ReflectionService(reflectionDefinition(DESCRIPTORS)).addToServer(grpcServer);
+      // The configured models' SDKs, loaded now rather than by the first turn.
+      await Promise.all(lazyLlms.map((provider) => provider.preload()));
+      if (ag.warm_up_at_start) {
+        warmUp.signal.throwIfAborted();
+        const started = performance.now();
+        await tts.warm();
+        // The greeting every client asks for at start: synthesize it now so it leaves from the cache.
+        await speaker.warmCache(ag.welcome.default_text, {}, AbortSignal.any([warmUp.signal, AbortSignal.timeout(config.server.shutdown_grace_ms * 10)]));
+        logger.info({ warm_up_ms: Math.round(performance.now() - started) }, 'speech engine warm');
+      }
+      // A shutdown that began meanwhile has said NOT_SERVING: that stays.
+      warmUp.signal.throwIfAborted();
+      warming = undefined;
+      health.setStatus('', 'SERVING');
+      health.setStatus('streaming.StreamingService', 'SERVING');
+      logger.info('server ready');
+    })();
+    ready.catch((error: unknown) => {
+      warming = 'the start-up warm-up failed (see the log)';
+      if (!warmUp.signal.aborted) logger.error({ err: error }, 'start-up warm-up failed');
+    });
 
     let stopping: Promise<void> | undefined;
     const shutdown = () =>
       (stopping ??= (async () => {
         logger.info('shutting down');
+        warmUp.abort(new AppError('unavailable', 'the server is shutting down'));
         health.setStatus('', 'NOT_SERVING');
         interrupts.abortAll(new AppError('unavailable', 'the server is shutting down'));
         const forced = setTimeout(() => grpcServer.forceShutdown(), config.server.shutdown_grace_ms).unref();
@@ -321,7 +369,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearTimeout(forced);
         logger.info('stopped');
       })());
-    return { grpcPort, httpPort, service, metrics, llm, updates, shutdown };
+    return { grpcPort, httpPort, service, metrics, llm, updates, ready, shutdown };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;

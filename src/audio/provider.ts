@@ -27,8 +27,9 @@ export interface TtsProvider {
   /** Stable name for logs, metrics and cache keys (`espeak`; a chain: `openai-speech>espeak`). */
   readonly name: string;
   /**
-   * Loads the engine and checks its configuration; called once by the composition root before
-   * serving. Network engines make no request here: start-up must not depend on the internet.
+   * Loads the engine and checks its configuration; called once by the composition root right
+   * after the ports open (requests may already call `synthesize`, which then loads the engine
+   * itself). Network engines make no request here: start-up must not depend on the internet.
    */
   warm(): Promise<void>;
   /** The engine voice that `synthesize` would use for this text and request. */

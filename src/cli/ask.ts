@@ -157,7 +157,6 @@ async function converse(client: NexyClient, config: Config, context: CliContext,
 /** `nexy ask`: one question to the server through the COLLECT/COMMIT gate. */
 export const ask: CliCommand = {
   name: 'ask',
-  summary: 'ask "prompt" [--screenshot FILE] [--out reply.wav] [--play] [--interim TEXT ...]',
   usage: USAGE,
   async run(args, context) {
     const { values, positionals } = parseArgs({

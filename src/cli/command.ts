@@ -41,8 +41,6 @@ export interface CliContext {
 
 export interface CliCommand {
   readonly name: string;
-  /** One line for `nexy --help`. */
-  readonly summary: string;
   /** The full usage text of `nexy <name> --help`. */
   readonly usage: string;
   /** Resolves to the exit code. Throws UsageError for bad usage. */

@@ -24,7 +24,6 @@ exit codes: 0 forgotten (also when nothing was stored), 2 bad usage or configura
 /** `nexy forget`: the `forget` operation of the memory store, from the command line. */
 export const forget: CliCommand = {
   name: 'forget',
-  summary: 'forget --hardware-id ID    remove everything remembered about a device',
   usage: USAGE,
   async run(args, context) {
     const { values } = parseArgs({

@@ -18,7 +18,6 @@ exit codes: 0 done (also when nothing was running), 2 bad usage, 3 server error 
 /** `nexy interrupt`: InterruptSession for a hardware id. */
 export const interrupt: CliCommand = {
   name: 'interrupt',
-  summary: 'interrupt [--hardware-id ID]',
   usage: USAGE,
   async run(args, context) {
     const { values } = parseArgs({ args, strict: true, options: { ...connectionOptions, 'hardware-id': { type: 'string' } } });

@@ -1,26 +1,53 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/load.js';
-import { ask } from './ask.js';
 import { ExitCode, isParseArgsError, UsageError, type CliCommand, type CliContext } from './command.js';
-import { describeFailure } from './connection.js';
-import { forget } from './forget.js';
-import { interrupt } from './interrupt.js';
-import { release } from './release.js';
-import { serve } from './serve.js';
-import { welcome } from './welcome.js';
+
+/**
+ * A `nexy <name>` command as the table lists it: its module is imported only when it runs, so
+ * `nexy --help` loads none of them (no server, gRPC, SDKs or sharp) and each command loads only
+ * its own graph.
+ */
+interface CommandEntry {
+  readonly name: string;
+  /** One line for `nexy --help`. */
+  readonly summary: string;
+  load(): Promise<CliCommand>;
+}
 
 const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'serve [--config PATH]    run the server (what `npm start` runs)',
   usage: 'usage: nexy serve [--config PATH]\n',
   async run(args) {
     const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
+    const { serve } = await import('./serve.js');
     return serve({ config: values.config });
   },
 };
 
 /** The command table: `nexy <name> ...`. */
-const COMMANDS: readonly CliCommand[] = [serveCommand, ask, welcome, interrupt, release, forget];
+const COMMANDS: readonly CommandEntry[] = [
+  { name: 'serve', summary: 'serve [--config PATH]    run the server (what `npm start` runs)', load: async () => serveCommand },
+  {
+    name: 'ask',
+    summary: 'ask "prompt" [--screenshot FILE] [--out reply.wav] [--play] [--interim TEXT ...]',
+    load: async () => (await import('./ask.js')).ask,
+  },
+  {
+    name: 'welcome',
+    summary: 'welcome [--text TEXT] [--voice VOICE] [--language LANG] [--out hi.wav] [--play]',
+    load: async () => (await import('./welcome.js')).welcome,
+  },
+  { name: 'interrupt', summary: 'interrupt [--hardware-id ID]', load: async () => (await import('./interrupt.js')).interrupt },
+  {
+    name: 'release',
+    summary: 'release add|keygen ...    publish a client update, make its signing key',
+    load: async () => (await import('./release.js')).release,
+  },
+  {
+    name: 'forget',
+    summary: 'forget --hardware-id ID    remove everything remembered about a device',
+    load: async () => (await import('./forget.js')).forget,
+  },
+];
 
 const USAGE = `usage: nexy <command> [options]
 
@@ -42,8 +69,8 @@ export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER:
     (name === undefined ? process.stderr : process.stdout).write(USAGE);
     return name === undefined ? ExitCode.badUsage : ExitCode.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`nexy: unknown command ${JSON.stringify(name)}\n${USAGE}`);
     return ExitCode.badUsage;
   }
@@ -54,18 +81,21 @@ export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER:
     signals: process,
   };
   try {
-    return await command.run(rest, context);
+    return await (await entry.load()).run(rest, context);
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
-      process.stderr.write(`nexy ${command.name}: ${error.message} (see nexy ${command.name} --help)\n`);
+      process.stderr.write(`nexy ${entry.name}: ${error.message} (see nexy ${entry.name} --help)\n`);
       return ExitCode.badUsage;
     }
+    // Loaded here, not up front: the command that threw has already imported both.
+    const { ConfigError } = await import('../config/load.js');
     if (error instanceof ConfigError) {
       process.stderr.write(`nexy: ${error.message}\n`);
       return ExitCode.badUsage;
     }
-    if (command === serveCommand) throw error;
+    if (entry.name === 'serve') throw error;
     // A bug of the CLI itself: still one line, no stack, as for any other failure.
+    const { describeFailure } = await import('./connection.js');
     process.stderr.write(`${describeFailure(error)}\n`);
     return ExitCode.localFailure;
   }

@@ -182,7 +182,6 @@ async function keygen(args: string[], context: CliContext): Promise<number> {
 /** `nexy release add|keygen`: publishing client updates. */
 export const release: CliCommand = {
   name: 'release',
-  summary: 'release add|keygen ...    publish a client update, make its signing key',
   usage: USAGE,
   async run(args, context) {
     const [sub, ...rest] = args;

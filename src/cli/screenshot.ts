@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
 import type { GateScreenshot } from '../client/collect-commit-gate.js';
 import { UsageError } from './command.js';
 
@@ -18,6 +17,7 @@ export async function loadScreenshot(path: string): Promise<GateScreenshot> {
   } catch (error) {
     throw new UsageError(`cannot read screenshot ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+  const sharp = await loadSharp();
   let format: string | undefined;
   let width: number | undefined;
   let height: number | undefined;
@@ -35,4 +35,16 @@ export async function loadScreenshot(path: string): Promise<GateScreenshot> {
     return { base64: webp.data.toString('base64'), width: webp.info.width, height: webp.info.height };
   }
   return { base64: webp.toString('base64'), width, height };
+}
+
+/**
+ * sharp (native libvips, ~20 MB resident) is an optional dependency used only here: imported when
+ * a screenshot is attached, never by the server or the other commands.
+ */
+async function loadSharp(): Promise<typeof import('sharp').default> {
+  try {
+    return (await import('sharp')).default;
+  } catch (error) {
+    throw new Error('--screenshot needs the optional package sharp, which is not installed (npm install sharp)', { cause: error });
+  }
 }

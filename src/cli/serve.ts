@@ -36,17 +36,26 @@ export async function serve(args: { config?: string }): Promise<number> {
   }
   const running = server;
   return new Promise<number>((resolveExit) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received');
+    let stopped = false;
+    const stop = (reason: Record<string, unknown>, code: number) => {
+      if (stopped) return;
+      stopped = true;
       running.shutdown().then(
-        () => resolveExit(0),
+        () => resolveExit(code),
         (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
+          logger.error({ ...reason, err: error }, 'shutdown failed');
           resolveExit(1);
         },
       );
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      stop({ signal }, 0);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    // The ports are open; a warm-up that fails (the speech engine cannot load) is fatal, as it
+    // was before the ports opened early: logged by the server, then a clean stop and exit 1.
+    running.ready.catch(() => stop({ reason: 'warm-up failed' }, 1));
   });
 }

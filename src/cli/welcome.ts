@@ -22,7 +22,6 @@ exit codes: 0 done, 2 bad usage, 3 server error or no connection, 130 Ctrl-C
 /** `nexy welcome`: GenerateWelcomeAudio to a WAV file or a player. */
 export const welcome: CliCommand = {
   name: 'welcome',
-  summary: 'welcome [--text TEXT] [--voice VOICE] [--language LANG] [--out hi.wav] [--play]',
   usage: USAGE,
   async run(args, context) {
     const { values } = parseArgs({

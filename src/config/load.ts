@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { configSchema, type Config } from './schema.js';
 
 /** The shipped defaults: config/unified_config.yaml at the package root. */
-export const DEFAULT_CONFIG_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/unified_config.yaml');
+export const DEFAULT_CONFIG_PATH = resolve(PACKAGE_ROOT, 'config/unified_config.yaml');
 
 /** Every problem found while loading the configuration, one line each. */
 export class ConfigError extends Error {

@@ -177,6 +177,7 @@ const audioGenerationSection = z.strictObject({
   welcome: z.strictObject({
     default_text: z.string().min(1),
   }),
+  warm_up_at_start: z.boolean(),
   cache: z.strictObject({
     max_entries: nonNegativeInt,
     max_bytes: nonNegativeInt,

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import { memoryMigrations } from './migrations/index.js';
@@ -81,7 +81,7 @@ export interface OpenedMemoryDb {
  * when the database cannot be reached or a migration fails; nothing is left open then.
  */
 export async function openMemoryDb(options: MemoryDbOptions): Promise<OpenedMemoryDb> {
-  const db = options.backend === 'sqlite' ? openSqlite(options.sqlite) : openPostgres(options.postgres);
+  const db = options.backend === 'sqlite' ? openSqlite(options.sqlite) : await openPostgres(options.postgres);
   const schema = options.backend === 'postgres' ? options.postgres.schema : undefined;
   try {
     const applied = await migrateMemoryDb(db, schema);
@@ -123,7 +123,9 @@ function isSqliteInMemory(path: string): boolean {
   return path === ':memory:' || path.startsWith('file:');
 }
 
-function openPostgres(options: MemorySection['postgres']): MemoryDb {
+async function openPostgres(options: MemorySection['postgres']): Promise<MemoryDb> {
+  // Loaded for this backend only: the default (SQLite) server never pays for pg.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.pool_max,
@@ -131,7 +133,7 @@ function openPostgres(options: MemorySection['postgres']): MemoryDb {
     statement_timeout: options.statement_timeout_ms,
     // The schema regex in the config keeps this a plain identifier, safe unquoted.
     options: `-c search_path=${options.schema}`,
-    types: { getTypeParser: int8AsNumber },
+    types: { getTypeParser: int8AsNumber(pg.types) },
   });
   // An idle client losing its server emits 'error' on the pool; without a listener that would
   // crash the process. The next query gets a fresh client and reports the failure itself.
@@ -143,7 +145,8 @@ function openPostgres(options: MemorySection['postgres']): MemoryDb {
  * pg returns bigint columns as strings (they may exceed 2^53). Ours hold epoch milliseconds and
  * counts, far below that, so this pool, and only this pool, reads them as numbers.
  */
-const int8AsNumber = ((oid: number, format?: 'text' | 'binary') => {
-  if (oid === pg.types.builtins.INT8 && format !== 'binary') return (value: string) => Number(value);
-  return pg.types.getTypeParser(oid, format as 'text');
-}) as typeof pg.types.getTypeParser;
+const int8AsNumber = (types: typeof pg.types) =>
+  ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === types.builtins.INT8 && format !== 'binary') return (value: string) => Number(value);
+    return types.getTypeParser(oid, format as 'text');
+  }) as typeof pg.types.getTypeParser;

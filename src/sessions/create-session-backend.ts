@@ -1,13 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { MemoryInterruptHub, type InterruptHub } from '../interrupts/interrupt-hub.js';
-import { RedisInterruptHub } from '../interrupts/redis-interrupt-hub.js';
 import { MemoryCollectStore, type CollectStore } from './collect-store.js';
 import { maskUrl } from '../observability/mask-url.js';
-import { RedisCollectStore } from './redis-collect-store.js';
-import { connectRedis, createRedisClient } from './redis-connection.js';
 import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
-import { RedisSessionRegistry } from './redis-session-registry.js';
 
 /** The session side of the server: COLLECT buffers, single-flight leases, interrupts. */
 export interface SessionBackend {
@@ -45,6 +41,13 @@ export async function createSessionBackend(section: Config['session_management']
   }
 
   const r = section.redis;
+  // Loaded for this backend only: a single-process server never pays for ioredis.
+  const [{ connectRedis, createRedisClient }, { RedisCollectStore }, { RedisSessionRegistry }, { RedisInterruptHub }] = await Promise.all([
+    import('./redis-connection.js'),
+    import('./redis-collect-store.js'),
+    import('./redis-session-registry.js'),
+    import('../interrupts/redis-interrupt-hub.js'),
+  ]);
   const connect = (role: string) =>
     createRedisClient(
       {

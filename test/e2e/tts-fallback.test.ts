@@ -26,7 +26,8 @@ describe('TTS fallback chain over gRPC', () => {
   let t: TestServer;
   before(async () => {
     fake = await startFakeOpenAiSpeech({ error: { status: 500 } });
-    const config = testConfig({ audio_generation: { provider: 'openai_speech', openai_speech: { base_url: fake.url } } });
+    // With the start-up warm-up, whose greeting (spoken by eSpeak, the primary failing) must not be cached.
+    const config = testConfig({ audio_generation: { provider: 'openai_speech', openai_speech: { base_url: fake.url }, warm_up_at_start: true } });
     t = await startTestServer(config, { llm: new RecordingLlm(REPLY) });
   });
   after(async () => {

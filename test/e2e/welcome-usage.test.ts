@@ -8,7 +8,8 @@ import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestS
 describe('GenerateWelcomeAudio', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer(testConfig());
+    // The default greeting is cached by the start-up warm-up (one test proves it).
+    t = await startTestServer(testConfig({ audio_generation: { warm_up_at_start: true } }));
   });
   after(() => t.close());
 

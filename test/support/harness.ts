@@ -11,13 +11,18 @@ import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processin
 
 type PlainConfig = { -readonly [K in keyof Config]: Config[K] };
 
-/** Test defaults: loopback, ephemeral ports, quiet logs, no memory unless a test asks. */
+/**
+ * Test defaults: loopback, ephemeral ports, quiet logs, no memory unless a test asks, and no
+ * speech warm-up at start (the engine loads on first use; tests about the warm-up or the cached
+ * greeting turn it on).
+ */
 export function testConfig(overrides: DeepPartial<PlainConfig> = {}): Config {
   const base: DeepPartial<PlainConfig> = {
     grpc: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0 },
     logging: { level: 'silent' },
     text_processing: { provider: 'scripted' },
+    audio_generation: { warm_up_at_start: false },
     memory_management: { backend: 'none', sqlite: { path: join(mkdtempSync(join(tmpdir(), 'nexy-test-')), 'nexy.sqlite') } },
   };
   return loadConfig({ env: {}, overrides: deepMergePlain(base, overrides) as DeepPartial<PlainConfig> });
@@ -41,6 +46,11 @@ export interface TestServer {
 /** The whole server in-process on ephemeral ports, and a real gRPC client connected over TCP. */
 export async function startTestServer(config: Config = testConfig(), options: StartOptions = {}): Promise<TestServer> {
   const server = await startServer(config, { logger: createLogger('silent'), ...options });
+  // Tests start from a ready server, as they did when start-up waited for the warm-up.
+  await server.ready.catch(async (error: unknown) => {
+    await server.shutdown();
+    throw error;
+  });
   const address = `127.0.0.1:${server.grpcPort}`;
   const client = new StreamingServiceClient(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,

@@ -1,5 +1,4 @@
 import { on } from 'node:events';
-import WebSocket from 'ws';
 import { AppError, throwIfAborted } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
 import { splitForSynthesis } from '../text-segments.js';
@@ -91,6 +90,8 @@ export class EdgeTts implements TtsProvider {
     signal.addEventListener('abort', forwardAbort, { once: true });
     const stall = new StallTimer(this.#options.timeoutMs, upstream, 'edge');
     const now = this.#now();
+    // Imported on first use: a server that never speaks through Edge never loads ws.
+    const { default: WebSocket } = await import('ws');
     const socket = new WebSocket(edgeUrl(this.#options, now, edgeId()), { headers: edgeHeaders(this.#options.chromiumVersion) });
     // Listening before any event can fire: messages that arrive while audio is being passed on
     // are queued, and an 'error' event ends the iteration with that error.

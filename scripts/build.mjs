@@ -1,0 +1,62 @@
+// `npm run build` (and `prepare`, so `npm ci` leaves a runnable server): src/ → dist/.
+//
+// esbuild transpiles each module on its own (no bundle), so dist/ mirrors src/ file for file:
+// `new URL('./x.js', import.meta.url)` and a worker file next to its module resolve the same in
+// both trees, and src/ and dist/ sit at the same depth below the package root. Type checking is
+// `npm run typecheck` (tsc); nothing consumes declaration files (the package is private), so none
+// are emitted. The non-TypeScript files under src/ (the operator page, the protobuf descriptors)
+// are copied beside their modules. Tests and test-only suites are not shipped.
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(ROOT, 'src');
+const OUT = join(ROOT, 'dist');
+
+/** Test files and the shared suites they run (they import node:test). */
+const isTestOnly = (name) => name.endsWith('.test.ts') || name.endsWith('-suite.ts');
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? walk(path) : [path];
+  });
+}
+
+let build;
+try {
+  ({ build } = await import('esbuild'));
+} catch {
+  // `npm ci --omit=dev` (the container's runtime stage) runs `prepare` too, without esbuild: the
+  // dist/ copied from the build stage is what runs.
+  if (existsSync(join(OUT, 'cli/main.js'))) process.exit(0);
+  process.stderr.write('nexy build: esbuild is not installed (a production install?) and dist/ is missing: run `npm ci` with dev dependencies\n');
+  process.exit(1);
+}
+
+const files = walk(SRC);
+const modules = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !isTestOnly(f));
+const assets = files.filter((f) => !f.endsWith('.ts'));
+
+const started = performance.now();
+rmSync(OUT, { recursive: true, force: true });
+await build({
+  entryPoints: modules,
+  outdir: OUT,
+  outbase: SRC,
+  bundle: false,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Stack traces map back to src/ with NODE_OPTIONS=--enable-source-maps.
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+for (const asset of assets) {
+  const target = join(OUT, relative(SRC, asset));
+  mkdirSync(dirname(target), { recursive: true });
+  cpSync(asset, target);
+}
+const ms = Math.round(performance.now() - started);
+process.stderr.write(`nexy build: ${modules.length} modules, ${assets.length} assets → dist/ in ${ms} ms\n`);
