@@ -15,6 +15,7 @@ import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
 import { reflectionDefinition } from './grpc/reflection.js';
 import { createStreamingService } from './grpc/streaming-service.js';
+import { tolerantDefinition } from './grpc/tolerant-decode.js';
 import { createAdminRoute } from './http/admin-routes.js';
 import { createHttpServer, type ReadinessCheck } from './http/http-server.js';
 import { createOperatorPage } from './http/operator-page.js';
@@ -238,7 +239,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_time_ms': config.grpc.keepalive_time_ms,
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
-    grpcServer.addService(StreamingServiceService, createStreamingService({ config, logger, metrics, service }));
+    grpcServer.addService(tolerantDefinition(StreamingServiceService), createStreamingService({ config, logger, metrics, service }));
     const health = new HealthImplementation({ '': 'SERVING', 'streaming.StreamingService': 'SERVING' });
     health.addToServer(grpcServer);
     new ReflectionService(reflectionDefinition([resolve(ROOT, 'src/gen/streaming.binpb'), resolve(ROOT, 'src/gen/health.binpb')])).addToServer(

@@ -41,6 +41,8 @@ const httpSection = z.strictObject({
 
 const loggingSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  bad_input_max_per_interval: positiveInt,
+  bad_input_interval_ms: positiveInt,
 });
 
 // ---- text_processing (LLM) -------------------------------------------------------------------
