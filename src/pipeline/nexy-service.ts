@@ -18,6 +18,10 @@ import { lookaheadLimits, speakSentences } from './speak-sentences.js';
 import { turnLlm, type UsageEvent } from './turn-llm.js';
 import type { ValidStreamRequest } from './validation.js';
 
+/** Text with something an engine can say: a letter, a digit or a pictograph. */
+const SPEAKABLE = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
+const NOTHING_TO_SPEAK = 'text has nothing to speak';
+
 export interface NexyServiceDeps {
   readonly config: Config;
   readonly logger: Logger;
@@ -206,9 +210,13 @@ export class NexyService {
   /** The greeting (or any text): whole utterance, from the cache when it was spoken before. */
   async welcome(input: WelcomeInput, signal: AbortSignal): Promise<WelcomeAudio> {
     const text = input.text.trim() !== '' ? input.text : this.#deps.config.audio_generation.welcome.default_text;
+    // Punctuation, control characters, U+FFFD (invalid UTF-8): the client's text is at fault, not
+    // the engine. Refused rather than replaced by the default greeting, which the client did not ask for.
+    if (!SPEAKABLE.test(text)) throw new AppError('bad_input', NOTHING_TO_SPEAK);
     const voice = { voice: input.voice || undefined, language: input.language || undefined };
     const utterance = await this.#deps.speaker.speakCached(text, voice, signal);
-    if (utterance.pieces.length === 0) throw new AppError('internal', 'the speech engine produced no audio');
+    // What the engine itself read as silence (a pictograph it has no word for).
+    if (utterance.pieces.length === 0) throw new AppError('bad_input', NOTHING_TO_SPEAK);
     return { ...utterance, method: utterance.fromCache ? 'cache' : utterance.engine };
   }
 
