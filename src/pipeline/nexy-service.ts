@@ -14,6 +14,7 @@ import { encodeAction } from '../text-processing/actions.js';
 import { mergeSpeech } from './collect-merge.js';
 import type { Segmenter, Speaker, TurnEvent, Utterance } from './ports.js';
 import { buildLlmRequest } from './llm-request.js';
+import { runEvery } from './run-every.js';
 import { lookaheadLimits, speakSentences } from './speak-sentences.js';
 import { turnLlm, type UsageEvent } from './turn-llm.js';
 import type { ValidStreamRequest } from './validation.js';
@@ -188,13 +189,25 @@ export class NexyService {
     } finally {
       clearTimeout(timeout);
       signal.removeEventListener('abort', onAbort);
-      unregister();
-      await registry.release(acquired.lease);
-      this.#activeTurns--;
-      metrics.activeStreams.dec();
-      metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
-      if (turn.userText !== '') this.#saveTurn(request, turn, startedAt, log);
-      if (turn.usage.length > 0) this.#saveUsage(request, turn.usage, log);
+      // Every step runs whatever the others do: a release rejecting (Redis down) must neither
+      // leak the active-turn slot nor lose the turn and its usage.
+      await runEvery(
+        [
+          ['unregister interrupt', unregister],
+          [
+            'count the turn',
+            () => {
+              this.#activeTurns--;
+              metrics.activeStreams.dec();
+              metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
+            },
+          ],
+          ['save turn', () => turn.userText !== '' && this.#saveTurn(request, turn, startedAt, log)],
+          ['save usage', () => turn.usage.length > 0 && this.#saveUsage(request, turn.usage, log)],
+          ['release session', () => registry.release(acquired.lease)],
+        ],
+        (step, error) => log.warn({ step, kind: toAppError(error).kind, reason: String((error as Error)?.message ?? error).slice(0, 200) }, 'turn clean-up step failed'),
+      );
     }
   }
 
