@@ -34,6 +34,7 @@ import { OpenAiProvider } from './text-processing/providers/openai.js';
 import { ScriptedProvider } from './text-processing/providers/scripted.js';
 import { createTextProcessing } from './text-processing/text-processing.js';
 import { UpdateFeed } from './update/update-feed.js';
+import { createShutdown } from './shutdown.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -56,7 +57,7 @@ export interface RunningServer {
   readonly llm: LlmProvider;
   /** The client update feed (`reload()` after publishing without waiting for the rescan). */
   readonly updates: UpdateFeed;
-  /** Stop accepting, abort running turns, flush memory, close everything. Idempotent. */
+  /** Drain (see src/shutdown.ts): refuse new COMMITs, let answers finish within the grace, abort the rest, close everything. Idempotent. */
   shutdown(): Promise<void>;
 }
 
@@ -240,7 +241,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
     grpcServer.addService(tolerantDefinition(StreamingServiceService), createStreamingService({ config, logger, metrics, service }));
-    const health = new HealthImplementation({ '': 'SERVING', 'streaming.StreamingService': 'SERVING' });
+    const healthServices = ['', 'streaming.StreamingService'];
+    const health = new HealthImplementation(Object.fromEntries(healthServices.map((name) => [name, 'SERVING' as const])));
     health.addToServer(grpcServer);
     new ReflectionService(reflectionDefinition([resolve(ROOT, 'src/gen/streaming.binpb'), resolve(ROOT, 'src/gen/health.binpb')])).addToServer(
       grpcServer,
@@ -261,6 +263,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     cleanups.push(() => updates.close());
     const readiness: ReadinessCheck[] = [
+      { name: 'server', check: async () => (service.draining ? 'shutting down' : undefined) },
       { name: 'tts', check: async () => undefined },
       {
         name: 'llm',
@@ -308,20 +311,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     );
     logger.info({ grpc_port: grpcPort, http_port: httpPort, llm: llm.name, tts: tts.name, memory: memory.name }, 'server listening');
 
-    let stopping: Promise<void> | undefined;
-    const shutdown = () =>
-      (stopping ??= (async () => {
-        logger.info('shutting down');
-        health.setStatus('', 'NOT_SERVING');
-        interrupts.abortAll(new AppError('unavailable', 'the server is shutting down'));
-        const forced = setTimeout(() => grpcServer.forceShutdown(), config.server.shutdown_grace_ms).unref();
+    const shutdown = createShutdown({
+      logger,
+      service,
+      graceMs: config.server.shutdown_grace_ms,
+      abortWaitMs: config.server.shutdown_abort_wait_ms,
+      health,
+      healthServices,
+      forceCloseCalls: () => grpcServer.forceShutdown(),
+      beforeCleanup: [
         // Turns still being saved are kept; what they would teach the long-term memory is not waited for.
-        memoryUpdater?.stop();
-        await service.drain();
-        for (const cleanup of cleanups.reverse()) await cleanup();
-        clearTimeout(forced);
-        logger.info('stopped');
-      })());
+        ['stop memory updater', () => memoryUpdater?.stop()],
+        ['wait for memory writes', () => service.drain()],
+      ],
+      cleanups: [...cleanups].reverse().map((run, i) => [`clean-up ${cleanups.length - i}`, run] as const),
+    });
     return { grpcPort, httpPort, service, metrics, llm, updates, shutdown };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);

@@ -16,6 +16,7 @@ const durationMs = z.number().int().min(0);
 const serverSection = z.strictObject({
   name: z.string().min(1),
   shutdown_grace_ms: durationMs,
+  shutdown_abort_wait_ms: durationMs,
 });
 
 const grpcSection = z.strictObject({

@@ -60,6 +60,9 @@ export class NexyService {
   readonly #deps: NexyServiceDeps;
   readonly #pendingSaves = new Set<Promise<void>>();
   #activeTurns = 0;
+  #draining = false;
+  #abortReason: AppError | undefined;
+  #idleWaiters: Array<() => void> = [];
 
   constructor(deps: NexyServiceDeps) {
     this.#deps = deps;
@@ -68,6 +71,33 @@ export class NexyService {
   /** Turns running now in this process. */
   get activeTurns(): number {
     return this.#activeTurns;
+  }
+
+  /** True once shutdown began: new COMMITs are refused (UNAVAILABLE). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Shutdown, first step: refuse new COMMITs; running turns go on. */
+  beginDrain(): void {
+    this.#draining = true;
+  }
+
+  /** Resolves when no turn runs in this process. */
+  whenIdle(): Promise<void> {
+    if (this.#activeTurns === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Shutdown after the grace: aborts every running turn, and any still starting, with `reason`. */
+  abortRunning(reason: AppError): void {
+    this.#abortReason = reason;
+    this.#deps.interrupts.abortAll(reason);
+  }
+
+  #turnEnded(): void {
+    this.#activeTurns--;
+    if (this.#activeTurns === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   /** COLLECT: buffer the piece and screenshot; no model or speech work starts. */
@@ -97,17 +127,18 @@ export class NexyService {
    */
   async *commit(request: ValidStreamRequest, signal: AbortSignal, log: Logger): AsyncGenerator<TurnEvent> {
     const { config, registry, interrupts, collectStore, metrics } = this.#deps;
+    if (this.#draining) throw new AppError('unavailable', 'the server is shutting down, try again shortly');
     if (this.#activeTurns >= config.grpc.max_active_turns) {
       throw new AppError('limit', 'the server is busy, try again shortly');
     }
     // Counted before the await so that concurrent COMMITs cannot all pass the limit.
     this.#activeTurns++;
     const acquired = await registry.acquire(request.sessionId, { hardwareId: request.hardwareId }).catch((error: unknown) => {
-      this.#activeTurns--;
+      this.#turnEnded();
       throw error;
     });
     if (!acquired.ok) {
-      this.#activeTurns--;
+      this.#turnEnded();
       throw new AppError('conflict', `a turn is already running for session ${request.sessionId}`);
     }
     metrics.activeStreams.inc();
@@ -117,6 +148,8 @@ export class NexyService {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const unregister = interrupts.register(request.hardwareId, request.sessionId, controller);
+    // Shutdown aborted the running turns while this one was still acquiring its session.
+    if (this.#abortReason) controller.abort(this.#abortReason);
     const timeout = setTimeout(
       () => controller.abort(new AppError('timeout', 'the answer took too long')),
       config.text_processing.total_timeout_ms,
@@ -197,7 +230,7 @@ export class NexyService {
           [
             'count the turn',
             () => {
-              this.#activeTurns--;
+              this.#turnEnded();
               metrics.activeStreams.dec();
               metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
             },
