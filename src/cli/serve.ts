@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
+import { installProcessGuards } from '../observability/process-guards.js';
 import { startServer } from '../server.js';
 
 /** `nexy serve [--config PATH]`: runs the server until SIGTERM/SIGINT. Resolves to the exit code. */
@@ -29,17 +30,23 @@ export async function serve(args: { config?: string }): Promise<number> {
   }
   const running = server;
   return new Promise<number>((resolveExit) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received');
+    const drainAndExit = (code: number) =>
       running.shutdown().then(
-        () => resolveExit(0),
+        () => resolveExit(code),
         (error: unknown) => {
           logger.error({ err: error }, 'shutdown failed');
           resolveExit(1);
         },
       );
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      void drainAndExit(0);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    installProcessGuards(process, logger, {
+      onInternalError: () => running.metrics.errors.inc({ kind: 'internal' }),
+      onFatal: (code) => void drainAndExit(code),
+    });
   });
 }
