@@ -34,6 +34,27 @@ test('bad input: a long reason is cut, so a line stays short', () => {
   const { lines, sink } = capture();
   const log = new BadInputLog(createLogger('info', sink), { maxPerInterval: 10, intervalMs: 1000 });
   log.log({ rid: 'r', rpc: 'StreamAudio', reason: `invalid request: ${'x'.repeat(5000)}` });
-  assert.ok(String(lines[0].reason).length <= 120);
+  assert.ok(Buffer.byteLength(JSON.stringify(lines[0].reason)) <= 66);
   assert.equal(lines[0].field, undefined, 'no field named: none invented');
+});
+
+test('bad input: the longest line possible stays within 300 bytes', () => {
+  const written: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, next) {
+      written.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+      next();
+    },
+  });
+  let now = 0;
+  const log = new BadInputLog(createLogger('info', sink), { maxPerInterval: 1, intervalMs: 1, now: () => now });
+  const worst = { rid: '00000000-0000-4000-8000-000000000000', rpc: 'GenerateWelcomeAudio', reason: `${'f'.repeat(20)} ${'é\u0001"'.repeat(500)}` };
+  log.log(worst);
+  // A long flood in one window: the next line carries a seven-digit count.
+  for (let i = 0; i < 1_000_000; i++) log.log(worst);
+  now = 10;
+  log.log(worst);
+  assert.equal(written.length, 2);
+  assert.equal(JSON.parse(written[1]).suppressed, 1_000_000);
+  for (const line of written) assert.ok(Buffer.byteLength(line) + 1 <= 300, `${Buffer.byteLength(line)} bytes: ${line}`);
 });

@@ -14,10 +14,27 @@ export interface BadInput {
   readonly reason: string;
 }
 
-const MAX_REASON_CHARS = 120;
+/** Keeps a whole line within 300 bytes, whatever the rpc, field and count (a test checks the worst case). */
+const MAX_REASON_BYTES = 64;
 const PREFIX = 'invalid request: ';
 /** A problem starts with the field it is about: `hardware_id is required`, `prompt is empty`. */
-const FIELD = /^([a-z][a-z0-9_]{0,31}) /;
+const FIELD = /^([a-z][a-z0-9_]{0,19}) /;
+
+/** Bytes `text` takes in a JSON log line (escapes included). */
+const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text)) - 2;
+
+/** `text` cut to at most `max` bytes as logged, on a character boundary, marked with … when cut. */
+function cutBytes(text: string, max: number): string {
+  if (jsonBytes(text) <= max) return text;
+  let out = '';
+  let bytes = 3; // the ellipsis
+  for (const char of text) {
+    bytes += jsonBytes(char);
+    if (bytes > max) break;
+    out += char;
+  }
+  return `${out}…`;
+}
 
 /**
  * Bad input is the client's mistake, not the server's: one short line at info level (request
@@ -52,7 +69,7 @@ export class BadInputLog {
     const suppressed = this.#suppressed;
     this.#suppressed = 0;
     const text = input.reason.startsWith(PREFIX) ? input.reason.slice(PREFIX.length) : input.reason;
-    const reason = text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS - 1)}…` : text;
+    const reason = cutBytes(text, MAX_REASON_BYTES);
     this.#logger.info(
       { rid: input.rid, rpc: input.rpc, field: FIELD.exec(reason)?.[1], reason, ...(suppressed > 0 ? { suppressed } : {}) },
       'bad request',
