@@ -14,6 +14,7 @@ import {
   type WelcomeRequest,
   type WelcomeResponse,
 } from '../gen/streaming.js';
+import { causeText } from '../observability/log-failure.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NexyService } from '../pipeline/nexy-service.js';
 import type { AudioPiece, TurnEvent } from '../pipeline/ports.js';
@@ -69,14 +70,6 @@ function effectiveSessionId(given: string): string | undefined {
 /** A hardware id for log fields: only a valid one (an invalid one may be megabytes of anything). */
 function loggableId(id: string): string | undefined {
   return hardwareIdProblem(id) === undefined ? id : undefined;
-}
-
-/** The cause's message, short: non-internal failures are logged without a stack. */
-function causeText(error: AppError): string | undefined {
-  const cause = error.cause;
-  if (cause === undefined) return undefined;
-  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  return text.slice(0, 200);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { AppError, toAppError } from '../errors.js';
 import type { InterruptHub } from '../interrupts/interrupt-hub.js';
 import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type MemoryUpdater, type TurnRecord, type UsageRecord } from '../memory/store.js';
+import { logFailure } from '../observability/log-failure.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CollectStore } from '../sessions/collect-store.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
@@ -239,7 +240,7 @@ export class NexyService {
           ['save usage', () => turn.usage.length > 0 && this.#saveUsage(request, turn.usage, log)],
           ['release session', () => registry.release(acquired.lease)],
         ],
-        (step, error) => log.warn({ step, kind: toAppError(error).kind, reason: String((error as Error)?.message ?? error).slice(0, 200) }, 'turn clean-up step failed'),
+        (step, error) => logFailure(log, error, 'turn clean-up step failed', { step }),
       );
     }
   }
@@ -293,7 +294,7 @@ export class NexyService {
       log.warn({ budget_ms: config.memory_management.context_timeout_ms }, 'memory context timed out; turn goes on without it');
     } catch (error) {
       if (signal.aborted) throw toAppError(error, signal);
-      log.warn({ err: error }, 'memory context failed; turn goes on without it');
+      logFailure(log, error, 'memory context failed; turn goes on without it');
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -316,7 +317,7 @@ export class NexyService {
           outputTokens: report.outputTokens,
           at: new Date(),
         })
-        .catch((error: unknown) => log.error({ err: error }, 'saving token usage to memory failed'))
+        .catch((error: unknown) => logFailure(log, error, 'saving token usage to memory failed'))
         .finally(() => this.#pendingSaves.delete(save));
       this.#pendingSaves.add(save);
     }
@@ -344,7 +345,7 @@ export class NexyService {
     const save = this.#deps.memory
       .saveTurn(record)
       .then(() => this.#deps.memoryUpdater?.turnSaved(record))
-      .catch((error: unknown) => log.error({ err: error }, 'saving the turn to memory failed'))
+      .catch((error: unknown) => logFailure(log, error, 'saving the turn to memory failed'))
       .finally(() => this.#pendingSaves.delete(save));
     this.#pendingSaves.add(save);
   }
