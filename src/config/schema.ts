@@ -16,6 +16,7 @@ const durationMs = z.number().int().min(0);
 const serverSection = z.strictObject({
   name: z.string().min(1),
   shutdown_grace_ms: durationMs,
+  shutdown_abort_wait_ms: durationMs,
 });
 
 const grpcSection = z.strictObject({
@@ -41,6 +42,8 @@ const httpSection = z.strictObject({
 
 const loggingSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  bad_input_max_per_interval: positiveInt,
+  bad_input_interval_ms: positiveInt,
 });
 
 // ---- text_processing (LLM) -------------------------------------------------------------------

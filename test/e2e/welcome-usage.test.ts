@@ -62,6 +62,17 @@ describe('GenerateWelcomeAudio', () => {
     assert.ok(kinds(result.messages).includes('audioChunk'));
   });
 
+  test('regression: text the engine cannot voice is INVALID_ARGUMENT "text has nothing to speak", not INTERNAL', async () => {
+    for (const text of ['...', '-', ' - ', '\u0001\u0002\u0007', '\uFFFD\uFFFD', '?!', '\u200B']) {
+      const result = await welcome({ text });
+      assert.equal(result.status.code, status.INVALID_ARGUMENT, `${JSON.stringify(text)}: ${result.status.details}`);
+      assert.deepEqual(kinds(result.messages), ['errorMessage']);
+      assert.match((result.messages[0].content as { errorMessage: string }).errorMessage, /text has nothing to speak/);
+    }
+    // A pictograph has a name the engine says: not refused.
+    assert.equal((await welcome({ text: '😀' })).status.code, status.OK);
+  });
+
   test('text over the prompt limit is INVALID_ARGUMENT with one error_message', async () => {
     const result = await welcome({ text: 'x'.repeat(9000) });
     assert.equal(result.status.code, status.INVALID_ARGUMENT);
