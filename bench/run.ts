@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { SENTENCE_CASES, splitterAccuracy } from '../src/pipeline/sentence-cases.js';
 import { benchLatency } from './latency-bench.js';
 import { benchMemory } from './memory-bench.js';
+import { benchScaleOut, formatScaleOut } from './scale-out-bench.js';
 
 const TURNS = Number(process.env.NEXY_BENCH_TURNS ?? 30);
 const WARMUP = Number(process.env.NEXY_BENCH_WARMUP ?? 5);
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       ['all cases (EN, RU, mixed, CJK)', `${all.correct}/${all.total}`, pct(all.accuracy)],
     ])}\n`,
   );
+  process.stdout.write(`\n${formatScaleOut(await benchScaleOut())}`);
   if (latency.failedCalls > 0) process.stdout.write(`\nnote: ${latency.failedCalls} call(s) did not end with status OK\n`);
 }
 

@@ -94,3 +94,19 @@ export function isNetworkFailure(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * A service the server depends on (Redis, PostgreSQL) cannot be reached at start-up. `url` is
+ * already masked (no password); the start-up path logs one line from these fields.
+ */
+export class ServiceUnreachableError extends AppError {
+  readonly service: string;
+  readonly url: string;
+
+  constructor(service: string, url: string, cause: unknown) {
+    super('unavailable', `${service} unreachable at ${url}`, { cause });
+    this.name = 'ServiceUnreachableError';
+    this.service = service;
+    this.url = url;
+  }
+}

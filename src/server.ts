@@ -13,6 +13,7 @@ import type { Config } from './config/schema.js';
 import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
 import { createStreamingService } from './grpc/streaming-service.js';
+import { tolerantDefinition } from './grpc/tolerant-decode.js';
 import { createAdminRoute } from './http/admin-routes.js';
 import { createHttpServer, type ReadinessCheck } from './http/http-server.js';
 import { createOperatorPage } from './http/operator-page.js';
@@ -31,6 +32,7 @@ import { ScriptedProvider } from './text-processing/providers/scripted.js';
 import { createTextProcessing } from './text-processing/text-processing.js';
 import { UpdateFeed } from './update/update-feed.js';
 import { PACKAGE_ROOT as ROOT } from './package-root.js';
+import { createShutdown } from './shutdown.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 /** The descriptors server reflection serves; copied beside the compiled modules by the build. */
@@ -62,7 +64,7 @@ export interface RunningServer {
    * caller decides (`nexy serve` exits 1).
    */
   readonly ready: Promise<void>;
-  /** Stop accepting, abort running turns, flush memory, close everything. Idempotent. */
+  /** Drain (see src/shutdown.ts): refuse new COMMITs, let answers finish within the grace, abort the rest, close everything. Idempotent. */
   shutdown(): Promise<void>;
 }
 
@@ -250,9 +252,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_time_ms': config.grpc.keepalive_time_ms,
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
-    grpcServer.addService(StreamingServiceService, createStreamingService({ config, logger, metrics, service }));
+    grpcServer.addService(tolerantDefinition(StreamingServiceService), createStreamingService({ config, logger, metrics, service }));
     // NOT_SERVING until the warm-up below is done (a load balancer waits; a client may still call).
-    const health = new HealthImplementation({ '': 'NOT_SERVING', 'streaming.StreamingService': 'NOT_SERVING' });
+    const healthServices = ['', 'streaming.StreamingService'];
+    const health = new HealthImplementation(Object.fromEntries(healthServices.map((name) => [name, 'NOT_SERVING' as const])));
     health.addToServer(grpcServer);
 
     const up = config.updates;
@@ -269,6 +272,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     cleanups.push(() => updates.close());
     let warming: string | undefined = 'the speech engine is warming up';
     const readiness: ReadinessCheck[] = [
+      { name: 'server', check: async () => (service.draining ? 'shutting down' : undefined) },
       { name: 'tts', check: async () => warming },
       {
         name: 'llm',
@@ -345,8 +349,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       // A shutdown that began meanwhile has said NOT_SERVING: that stays.
       warmUp.signal.throwIfAborted();
       warming = undefined;
-      health.setStatus('', 'SERVING');
-      health.setStatus('streaming.StreamingService', 'SERVING');
+      for (const name of healthServices) health.setStatus(name, 'SERVING');
       logger.info('server ready');
     })();
     ready.catch((error: unknown) => {
@@ -354,21 +357,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (!warmUp.signal.aborted) logger.error({ err: error }, 'start-up warm-up failed');
     });
 
-    let stopping: Promise<void> | undefined;
-    const shutdown = () =>
-      (stopping ??= (async () => {
-        logger.info('shutting down');
-        warmUp.abort(new AppError('unavailable', 'the server is shutting down'));
-        health.setStatus('', 'NOT_SERVING');
-        interrupts.abortAll(new AppError('unavailable', 'the server is shutting down'));
-        const forced = setTimeout(() => grpcServer.forceShutdown(), config.server.shutdown_grace_ms).unref();
+    const shutdown = createShutdown({
+      logger,
+      service,
+      // A warm-up still running stops; its NOT_SERVING stays.
+      onBegin: () => warmUp.abort(new AppError('unavailable', 'the server is shutting down')),
+      graceMs: config.server.shutdown_grace_ms,
+      abortWaitMs: config.server.shutdown_abort_wait_ms,
+      health,
+      healthServices,
+      forceCloseCalls: () => grpcServer.forceShutdown(),
+      beforeCleanup: [
         // Turns still being saved are kept; what they would teach the long-term memory is not waited for.
-        memoryUpdater?.stop();
-        await service.drain();
-        for (const cleanup of cleanups.reverse()) await cleanup();
-        clearTimeout(forced);
-        logger.info('stopped');
-      })());
+        ['stop memory updater', () => memoryUpdater?.stop()],
+        ['wait for memory writes', () => service.drain()],
+      ],
+      cleanups: [...cleanups].reverse().map((run, i) => [`clean-up ${cleanups.length - i}`, run] as const),
+    });
     return { grpcPort, httpPort, service, metrics, llm, updates, ready, shutdown };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);

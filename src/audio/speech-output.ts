@@ -1,5 +1,5 @@
 import { AppError, throwIfAborted, toAppError } from '../errors.js';
-import { PcmChunker, type PcmChunk } from './chunker.js';
+import { PcmChunker, type ChunkOptions, type PcmChunk } from './chunker.js';
 import { LruCache } from './lru-cache.js';
 import type { Pcm, TtsProvider, VoiceRequest } from './provider.js';
 import { ResampleStream } from './resample-stream.js';
@@ -56,6 +56,8 @@ export interface SpeechOutputOptions {
    * the event loop is never held for a whole sentence (`audio_generation.resample_block_ms`).
    */
   readonly resampleBlockMs: number;
+  /** No chunk near-silent from end to end (`min_chunk_peak`, `max_chunk_bytes`); absent: only all-zero ones are dropped. */
+  readonly chunking?: ChunkOptions;
 }
 
 /** Where one utterance's conversion stands while its parts arrive. */
@@ -119,7 +121,7 @@ export class SpeechOutput {
 
   constructor(provider: TtsProvider, options: SpeechOutputOptions) {
     // Fails now, not on the first utterance, when chunk_bytes cannot hold one frame.
-    new PcmChunker(options.channels, options.chunkBytes);
+    new PcmChunker(options.channels, options.chunkBytes, options.chunking);
     this.#provider = provider;
     this.#options = options;
     this.#resampler = new Resampler({ quality: options.quality });
@@ -223,7 +225,7 @@ export class SpeechOutput {
   async *#render(text: string, voice: string, signal: AbortSignal, source?: Source): AsyncGenerator<AudioPiece> {
     throwIfAborted(signal);
     if (text.trim() === '') return;
-    const chunker = new PcmChunker(this.#options.channels, this.#options.chunkBytes);
+    const chunker = new PcmChunker(this.#options.channels, this.#options.chunkBytes, this.#options.chunking);
     const state: RenderState = { atStart: true, carry: undefined, stream: undefined, rate: 0, channels: 0 };
     try {
       for await (const pcm of this.#provider.synthesize(text, voice, signal)) {
@@ -323,6 +325,8 @@ export function speechOutputOptionsFromConfig(audio: {
   readonly sample_rate: number;
   readonly channels: number;
   readonly chunk_bytes: number;
+  readonly min_chunk_peak: number;
+  readonly max_chunk_bytes: number;
   readonly resampler_quality: ResamplerQuality;
   readonly resample_block_ms: number;
   readonly cache: { readonly max_entries: number; readonly max_bytes: number };
@@ -339,5 +343,6 @@ export function speechOutputOptionsFromConfig(audio: {
     silencePadMs: audio.silence.pad_ms,
     fillDigitalSilence: audio.silence.fill_digital_silence,
     resampleBlockMs: audio.resample_block_ms,
+    chunking: { minPeak: audio.min_chunk_peak, maxChunkBytes: audio.max_chunk_bytes },
   };
 }

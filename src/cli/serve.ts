@@ -1,5 +1,7 @@
 import { ConfigError, loadConfig } from '../config/load.js';
+import { ServiceUnreachableError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
+import { installProcessGuards } from '../observability/process-guards.js';
 import { startServer } from '../server.js';
 
 /** `nexy serve [--config PATH]`: runs the server until SIGTERM/SIGINT. Resolves to the exit code. */
@@ -23,6 +25,12 @@ export async function serve(args: { config?: string }): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`nexy: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof ServiceUnreachableError) {
+      // One line naming the service and its (masked) URL; a stack would say nothing more.
+      const reason = error.cause instanceof Error ? error.cause.message : undefined;
+      logger.fatal({ dependency: error.service, url: error.url, reason }, 'start-up failed: a service is unreachable');
+      return 1;
     }
     logger.fatal({ err: error }, 'start-up failed');
     return 1;
@@ -50,5 +58,9 @@ export async function serve(args: { config?: string }): Promise<number> {
     // The ports are open; a warm-up that fails (the speech engine cannot load) is fatal, as it
     // was before the ports opened early: logged by the server, then a clean stop and exit 1.
     running.ready.catch(() => stop({ reason: 'warm-up failed' }, 1));
+    installProcessGuards(process, logger, {
+      onInternalError: () => running.metrics.errors.inc({ kind: 'internal' }),
+      onFatal: (code) => stop({ reason: 'fatal error' }, code),
+    });
   });
 }

@@ -22,6 +22,7 @@ const durationMs = z.number().int().min(0);
 const serverSection = z.strictObject({
   name: z.string().min(1),
   shutdown_grace_ms: durationMs,
+  shutdown_abort_wait_ms: durationMs,
 });
 
 const grpcSection = z.strictObject({
@@ -47,6 +48,8 @@ const httpSection = z.strictObject({
 
 const loggingSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  bad_input_max_per_interval: positiveInt,
+  bad_input_interval_ms: positiveInt,
 });
 
 // ---- text_processing (LLM) -------------------------------------------------------------------
@@ -130,6 +133,10 @@ const audioGenerationSection = z.strictObject({
   sample_rate: z.number().int().min(8000).max(192000),
   channels: z.number().int().min(1).max(8),
   chunk_bytes: z.number().int().min(64).max(1 << 20),
+  // A chunk this quiet from end to end is never sent alone (src/audio/chunker.ts); kept far
+  // below audibility because a too-long pause is marked at min_chunk_peak + 1.
+  min_chunk_peak: z.number().int().min(0).max(1024),
+  max_chunk_bytes: z.number().int().min(128).max(1 << 22),
   // A named level or speex's own 0 (fastest) … 10 (best).
   resampler_quality: z.union([z.enum(['best', 'medium', 'fastest']), z.number().int().min(0).max(10)]),
   resample_block_ms: z.number().int().min(10).max(60000),
@@ -184,6 +191,9 @@ const audioGenerationSection = z.strictObject({
     max_entries: nonNegativeInt,
     max_bytes: nonNegativeInt,
   }),
+}).refine((ag) => ag.max_chunk_bytes >= 2 * ag.chunk_bytes, {
+  message: 'max_chunk_bytes must be at least twice chunk_bytes',
+  path: ['max_chunk_bytes'],
 });
 
 // ---- memory_management -----------------------------------------------------------------------
@@ -240,9 +250,10 @@ const sessionManagementSection = z.strictObject({
     url: z.string().min(1),
     key_prefix: z.string(),
     connect_timeout_ms: positiveInt,
+    command_timeout_ms: positiveInt,
     max_retries_per_request: nonNegativeInt,
+    reconnect_max_delay_ms: positiveInt,
     lease_ttl_ms: positiveInt,
-    max_write_attempts: positiveInt,
   }),
   collect_ttl_ms: positiveInt,
   collect_sweep_interval_ms: positiveInt,

@@ -14,12 +14,15 @@ import {
   type WelcomeRequest,
   type WelcomeResponse,
 } from '../gen/streaming.js';
+import { causeText } from '../observability/log-failure.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NexyService } from '../pipeline/nexy-service.js';
 import type { AudioPiece, TurnEvent } from '../pipeline/ports.js';
 import { hardwareIdProblem, sessionIdProblem, validateStreamRequest, type ValidationLimits } from '../pipeline/validation.js';
+import { BadInputLog } from './bad-input-log.js';
 import { FlowWriter } from './flow-writer.js';
 import { clientMessage, statusForKind } from './status-map.js';
+import { undecodable } from './tolerant-decode.js';
 
 export const COLLECT_OK = 'collect_ok';
 export const COMPLETED = 'completed';
@@ -64,6 +67,11 @@ function effectiveSessionId(given: string): string | undefined {
   return sessionIdProblem(given) === undefined ? given : undefined;
 }
 
+/** A hardware id for log fields: only a valid one (an invalid one may be megabytes of anything). */
+function loggableId(id: string): string | undefined {
+  return hardwareIdProblem(id) === undefined ? id : undefined;
+}
+
 /**
  * The gRPC transport of StreamingService: decode, validate, translate pipeline events to
  * messages and AppError kinds to statuses. No behaviour lives here that the pipeline could own.
@@ -76,6 +84,27 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     maxScreenDimension: config.text_processing.max_screen_dimension,
   };
   const highWater = config.grpc.stream_high_water_bytes;
+  const badInput = new BadInputLog(logger, {
+    maxPerInterval: config.logging.bad_input_max_per_interval,
+    intervalMs: config.logging.bad_input_interval_ms,
+  });
+
+  /**
+   * One line per failed call. Bad input: the short, rate-limited line of {@link BadInputLog}.
+   * A stack only for internal errors (a bug); other kinds say what happened and why, in a line.
+   */
+  function logFailure(log: Logger, rpc: string, rid: string, error: AppError, message: string): void {
+    if (error.kind === 'bad_input') {
+      badInput.log({ rid, rpc, reason: error.message });
+      return;
+    }
+    if (error.kind === 'internal') {
+      log.error({ err: error, kind: error.kind }, message);
+      return;
+    }
+    const level = error.kind === 'conflict' ? 'info' : 'warn';
+    log[level]({ kind: error.kind, reason: error.message, cause: causeText(error) }, message);
+  }
 
   /** Ends a stream that failed: one error_message if nothing was sent yet, else a quiet stop. */
   function failStream<T>(
@@ -85,6 +114,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     dataSent: boolean,
     errorMessage: (text: string) => T,
     log: Logger,
+    rid: string,
   ): void {
     metrics.errors.inc({ kind: error.kind });
     if (error.kind === 'interrupted') {
@@ -94,15 +124,14 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       if (!call.cancelled) call.emit('error', { code: status.CANCELLED, details: error.message });
       return;
     }
-    const logLevel = error.kind === 'internal' ? 'error' : error.kind === 'bad_input' || error.kind === 'conflict' ? 'info' : 'warn';
     if (call.cancelled) return;
     if (dataSent) {
-      log[logLevel]({ err: error, kind: error.kind }, 'stream stopped quietly after data was sent');
+      logFailure(log, rpc, rid, error, 'stream stopped quietly after data was sent');
       metrics.requests.inc({ rpc, status: status[status.OK] });
       call.end();
       return;
     }
-    log[logLevel]({ err: error, kind: error.kind }, 'request failed');
+    logFailure(log, rpc, rid, error, 'request failed');
     const code = statusForKind(error.kind);
     metrics.requests.inc({ rpc, status: status[code] });
     const text = clientMessage(error);
@@ -120,10 +149,21 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     return controller;
   }
 
+  /** Bytes that do not parse: INVALID_ARGUMENT, on streams after the one error_message. */
+  function undecodableError(rpc: string, reason: string): AppError {
+    return new AppError('bad_input', `invalid request: request bytes do not parse as ${rpc}'s message (${reason})`);
+  }
+
   async function streamAudio(call: ServerWritableStream<StreamRequest, StreamResponse>): Promise<void> {
+    const rid = randomUUID();
+    const bad = undecodable(call.request);
+    if (bad) {
+      failStream(call, 'StreamAudio', undecodableError('StreamAudio', bad.reason), false, streamError, logger, rid);
+      return;
+    }
     const request = call.request;
     const sessionId = effectiveSessionId(request.sessionId);
-    const log = logger.child({ rpc: 'StreamAudio', rid: randomUUID(), session_id: sessionId, hardware_id: request.hardwareId });
+    const log = logger.child({ rpc: 'StreamAudio', rid, session_id: sessionId, hardware_id: loggableId(request.hardwareId) });
     if (sessionId !== undefined) {
       const metadata = new Metadata();
       metadata.set('x-session-id', sessionId);
@@ -172,7 +212,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       log.info('turn completed');
       call.end();
     } catch (error) {
-      failStream(call, 'StreamAudio', toAppError(error, controller.signal), dataSent, streamError, log);
+      failStream(call, 'StreamAudio', toAppError(error, controller.signal), dataSent, streamError, log, rid);
     } finally {
       writer.close();
       if (turn) metrics.streamQueuedPeakBytes.observe(writer.peakQueuedBytes);
@@ -180,8 +220,18 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
   }
 
   async function generateWelcomeAudio(call: ServerWritableStream<WelcomeRequest, WelcomeResponse>): Promise<void> {
+    const rid = randomUUID();
+    const bad = undecodable(call.request);
+    if (bad) {
+      failStream(call, 'GenerateWelcomeAudio', undecodableError('GenerateWelcomeAudio', bad.reason), false, welcomeError, logger, rid);
+      return;
+    }
     const request = call.request;
-    const log = logger.child({ rpc: 'GenerateWelcomeAudio', rid: randomUUID(), session_id: request.sessionId || undefined });
+    const log = logger.child({
+      rpc: 'GenerateWelcomeAudio',
+      rid,
+      session_id: sessionIdProblem(request.sessionId) === undefined ? request.sessionId : undefined,
+    });
     const controller = callSignal(call);
     const writer = new FlowWriter(call, { highWaterBytes: highWater, queued: metrics.streamQueuedBytes });
     let dataSent = false;
@@ -210,17 +260,17 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       log.info({ method: audio.method, duration_sec: audio.durationSec }, 'welcome sent');
       call.end();
     } catch (error) {
-      failStream(call, 'GenerateWelcomeAudio', toAppError(error, controller.signal), dataSent, welcomeError, log);
+      failStream(call, 'GenerateWelcomeAudio', toAppError(error, controller.signal), dataSent, welcomeError, log, rid);
     } finally {
       writer.close();
     }
   }
 
-  function unaryFail<T>(rpc: string, callback: sendUnaryData<T>, error: AppError, log: Logger): void {
+  function unaryFail<T>(rpc: string, callback: sendUnaryData<T>, error: AppError, log: Logger, rid: string): void {
     const code = statusForKind(error.kind);
     metrics.requests.inc({ rpc, status: status[code] });
     metrics.errors.inc({ kind: error.kind });
-    log[error.kind === 'internal' ? 'error' : 'info']({ err: error, kind: error.kind }, 'request failed');
+    logFailure(log, rpc, rid, error, 'request failed');
     callback({ code, details: clientMessage(error) });
   }
 
@@ -228,8 +278,11 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     call: ServerUnaryCall<InterruptRequest, InterruptResponse>,
     callback: sendUnaryData<InterruptResponse>,
   ): Promise<void> {
+    const rid = randomUUID();
+    const bad = undecodable(call.request);
+    if (bad) return unaryFail('InterruptSession', callback, undecodableError('InterruptSession', bad.reason), logger, rid);
     const hardwareId = call.request.hardwareId;
-    const log = logger.child({ rpc: 'InterruptSession', rid: randomUUID(), hardware_id: hardwareId });
+    const log = logger.child({ rpc: 'InterruptSession', rid, hardware_id: loggableId(hardwareId) });
     try {
       const problem = hardwareIdProblem(hardwareId);
       if (problem) throw new AppError('bad_input', `invalid request: ${problem}`);
@@ -242,13 +295,16 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
         message: stopped.length > 0 ? `interrupted ${stopped.length} session(s)` : 'no active session',
       });
     } catch (error) {
-      unaryFail('InterruptSession', callback, toAppError(error), log);
+      unaryFail('InterruptSession', callback, toAppError(error), log, rid);
     }
   }
 
   async function reportUsage(call: ServerUnaryCall<UsageRequest, UsageResponse>, callback: sendUnaryData<UsageResponse>): Promise<void> {
+    const rid = randomUUID();
+    const bad = undecodable(call.request);
+    if (bad) return unaryFail('ReportUsage', callback, undecodableError('ReportUsage', bad.reason), logger, rid);
     const request = call.request;
-    const log = logger.child({ rpc: 'ReportUsage', rid: randomUUID(), hardware_id: request.hardwareId });
+    const log = logger.child({ rpc: 'ReportUsage', rid, hardware_id: loggableId(request.hardwareId) });
     try {
       const problems = [
         hardwareIdProblem(request.hardwareId),
@@ -271,7 +327,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       metrics.requests.inc({ rpc: 'ReportUsage', status: status[status.OK] });
       callback(null, { success: true, message: 'recorded' });
     } catch (error) {
-      unaryFail('ReportUsage', callback, toAppError(error), log);
+      unaryFail('ReportUsage', callback, toAppError(error), log, rid);
     }
   }
 

@@ -58,6 +58,22 @@ function json(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * The normalised path of a request target (`/a/../b` → `/b`), or undefined when the target is
+ * not one: origin-form (`/…`, `//` included: `new URL('//', base)` would read it as a host and
+ * throw) or an absolute http(s) URL. Never throws.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  const raw = target ?? '/';
+  try {
+    if (raw.startsWith('/')) return new URL(`http://localhost${raw}`).pathname;
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.pathname : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The operations port: /health, /ready, /status and /metrics (CONTRACT.md §5). */
 export function createHttpServer(deps: HttpDeps): Server {
   const { logger, metrics } = deps;
@@ -69,7 +85,11 @@ export function createHttpServer(deps: HttpDeps): Server {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestPath(req.url);
+    if (path === undefined) {
+      json(res, 400, { error: 'bad request target' });
+      return;
+    }
     for (const route of deps.routes ?? []) {
       if (await route.handle(req, res, path)) return;
     }

@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisCall } from '../sessions/redis-connection.js';
+import { sessionScripts, type SessionScripts } from '../sessions/redis-scripts.js';
 import { MemoryInterruptHub, type InterruptHub } from './interrupt-hub.js';
 
 export interface RedisInterruptHubOptions {
   readonly channel: string;
-  /** Session ids with a turn on any instance (the shared SessionRegistry). */
-  readonly activeSessions: (hardwareId: string) => Promise<string[]>;
+  /** The shared SessionRegistry's sorted set of a hardware id's active sessions. */
+  readonly activeKey: (hardwareId: string) => string;
   readonly logger: Logger;
+  readonly now?: () => number;
 }
 
 interface InterruptMessage {
@@ -17,17 +20,19 @@ interface InterruptMessage {
 
 /**
  * InterruptSession across instances: turns register locally; an interrupt aborts the local ones
- * and is published so every other instance aborts its own turns of that hardware id.
+ * and is published so every other instance aborts its own turns of that hardware id. Reading
+ * the active sessions and publishing are one script call. An instance whose subscriber is
+ * reconnecting when the message goes out misses it; its turn ends at its own end or timeout.
  */
 export class RedisInterruptHub implements InterruptHub {
   readonly #local = new MemoryInterruptHub();
   readonly #id = randomUUID();
-  readonly #publisher: Redis;
+  readonly #scripts: SessionScripts;
   readonly #subscriber: Redis;
   readonly #options: RedisInterruptHubOptions;
 
   constructor(publisher: Redis, subscriber: Redis, options: RedisInterruptHubOptions) {
-    this.#publisher = publisher;
+    this.#scripts = sessionScripts(publisher);
     this.#subscriber = subscriber;
     this.#options = options;
   }
@@ -51,12 +56,16 @@ export class RedisInterruptHub implements InterruptHub {
   }
 
   async interrupt(hardwareId: string): Promise<string[]> {
-    // Read before aborting: aborted turns release their leases.
-    const everywhere = await this.#options.activeSessions(hardwareId);
-    const local = await this.#local.interrupt(hardwareId);
     const message: InterruptMessage = { hardwareId, from: this.#id };
-    await this.#publisher.publish(this.#options.channel, JSON.stringify(message));
-    return [...new Set([...everywhere, ...local])];
+    const now = (this.#options.now ?? Date.now)();
+    // Sent before the local turns are aborted, so it reads their leases before their clean-up
+    // releases them (one connection keeps commands in order). Local turns stop even when Redis
+    // is away; the call then fails with UNAVAILABLE since other instances were not reached.
+    const everywhere = redisCall(
+      this.#scripts.nexyInterrupt(this.#options.activeKey(hardwareId), now, this.#options.channel, JSON.stringify(message)),
+    );
+    const local = await this.#local.interrupt(hardwareId);
+    return [...new Set([...((await everywhere) as string[]), ...local])];
   }
 
   abortAll(reason: Error): void {

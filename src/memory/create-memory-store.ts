@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { AppError, ServiceUnreachableError } from '../errors.js';
+import { maskUrl } from '../observability/mask-url.js';
 import type { LlmProvider } from '../text-processing/provider.js';
 import { LongTermUpdater } from './long-term-updater.js';
 import { NoneMemoryStore } from './none-memory-store.js';
@@ -17,8 +19,14 @@ export async function createMemoryStore(section: Config['memory_management'], lo
       logger?.info({ backend: 'none' }, 'memory store opened');
       return new NoneMemoryStore();
     case 'sqlite':
-    case 'postgres':
       return SqlMemoryStore.open({ ...section, backend: section.backend }, logger);
+    case 'postgres':
+      // An unreachable database at start is one clear line (service, masked URL) and exit 1.
+      return SqlMemoryStore.open({ ...section, backend: section.backend }, logger).catch((error: unknown) => {
+        throw error instanceof AppError && error.kind === 'unavailable'
+          ? new ServiceUnreachableError('postgresql', maskUrl(section.postgres.url), error.cause ?? error)
+          : error;
+      });
   }
 }
 

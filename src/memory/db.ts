@@ -135,9 +135,13 @@ async function openPostgres(options: MemorySection['postgres']): Promise<MemoryD
     options: `-c search_path=${options.schema}`,
     types: { getTypeParser: int8AsNumber(pg.types) },
   });
-  // An idle client losing its server emits 'error' on the pool; without a listener that would
-  // crash the process. The next query gets a fresh client and reports the failure itself.
+  // A client losing its server emits 'error'; without a listener that crashes the process.
+  // Idle clients: pg-pool re-emits it on the pool. Checked-out clients (a query in flight): pg-pool
+  // listens to nothing then, so every client gets a listener of its own. The query in flight
+  // rejects with the same error (AppError `unavailable` in the store), and the pool drops the
+  // broken client: the next query connects afresh, so the store recovers by itself.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<MemoryTables>({ dialect: new PostgresDialect({ pool }) });
 }
 

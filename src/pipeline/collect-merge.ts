@@ -7,8 +7,11 @@
  * snapshot that only adds a question mark ("what time is it?") still counts as the same words.
  */
 
-interface Word {
+/** A word of speech as the merge rule compares it. */
+export interface SpeechWord {
   readonly key: string;
+  /** Index of the word's first character in the source string. */
+  readonly start: number;
   /** Index just past the word in the source string. */
   readonly end: number;
 }
@@ -16,16 +19,23 @@ interface Word {
 const WORD = /\S+/gu;
 const EDGE_PUNCTUATION = /^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu;
 
-function words(text: string): Word[] {
-  const out: Word[] = [];
+/**
+ * The words of `text` with their comparison keys. Exported for the Redis backend, whose script
+ * applies the same rule to keys computed here (src/sessions/redis-collect-store.ts).
+ */
+export function speechWords(text: string): SpeechWord[] {
+  const out: SpeechWord[] = [];
   for (const match of text.matchAll(WORD)) {
     const key = match[0].replace(EDGE_PUNCTUATION, '').toLowerCase();
-    out.push({ key: key === '' ? match[0] : key, end: (match.index ?? 0) + match[0].length });
+    const start = match.index ?? 0;
+    out.push({ key: key === '' ? match[0] : key, start, end: start + match[0].length });
   }
   return out;
 }
 
-function startsWith(haystack: readonly Word[], needle: readonly Word[]): boolean {
+const words = speechWords;
+
+function startsWith(haystack: readonly SpeechWord[], needle: readonly SpeechWord[]): boolean {
   if (needle.length > haystack.length) return false;
   return needle.every((word, i) => haystack[i].key === word.key);
 }

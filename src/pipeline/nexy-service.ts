@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { AppError, toAppError } from '../errors.js';
 import type { InterruptHub } from '../interrupts/interrupt-hub.js';
 import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type MemoryUpdater, type TurnRecord, type UsageRecord } from '../memory/store.js';
+import { logFailure } from '../observability/log-failure.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CollectStore } from '../sessions/collect-store.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
@@ -14,9 +15,14 @@ import { encodeAction } from '../text-processing/actions.js';
 import { mergeSpeech } from './collect-merge.js';
 import type { Segmenter, Speaker, TurnEvent, Utterance } from './ports.js';
 import { buildLlmRequest } from './llm-request.js';
+import { runEvery } from './run-every.js';
 import { lookaheadLimits, speakSentences } from './speak-sentences.js';
 import { turnLlm, type UsageEvent } from './turn-llm.js';
 import type { ValidStreamRequest } from './validation.js';
+
+/** Text with something an engine can say: a letter, a digit or a pictograph. */
+const SPEAKABLE = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
+const NOTHING_TO_SPEAK = 'text has nothing to speak';
 
 export interface NexyServiceDeps {
   readonly config: Config;
@@ -55,6 +61,9 @@ export class NexyService {
   readonly #deps: NexyServiceDeps;
   readonly #pendingSaves = new Set<Promise<void>>();
   #activeTurns = 0;
+  #draining = false;
+  #abortReason: AppError | undefined;
+  #idleWaiters: Array<() => void> = [];
 
   constructor(deps: NexyServiceDeps) {
     this.#deps = deps;
@@ -63,6 +72,33 @@ export class NexyService {
   /** Turns running now in this process. */
   get activeTurns(): number {
     return this.#activeTurns;
+  }
+
+  /** True once shutdown began: new COMMITs are refused (UNAVAILABLE). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Shutdown, first step: refuse new COMMITs; running turns go on. */
+  beginDrain(): void {
+    this.#draining = true;
+  }
+
+  /** Resolves when no turn runs in this process. */
+  whenIdle(): Promise<void> {
+    if (this.#activeTurns === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Shutdown after the grace: aborts every running turn, and any still starting, with `reason`. */
+  abortRunning(reason: AppError): void {
+    this.#abortReason = reason;
+    this.#deps.interrupts.abortAll(reason);
+  }
+
+  #turnEnded(): void {
+    this.#activeTurns--;
+    if (this.#activeTurns === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   /** COLLECT: buffer the piece and screenshot; no model or speech work starts. */
@@ -80,7 +116,7 @@ export class NexyService {
         },
       },
     );
-    metrics.collectBuffers.set(await collectStore.size());
+    metrics.collectBuffers.set(collectStore.buffered);
     return result;
   }
 
@@ -92,17 +128,18 @@ export class NexyService {
    */
   async *commit(request: ValidStreamRequest, signal: AbortSignal, log: Logger): AsyncGenerator<TurnEvent> {
     const { config, registry, interrupts, collectStore, metrics } = this.#deps;
+    if (this.#draining) throw new AppError('unavailable', 'the server is shutting down, try again shortly');
     if (this.#activeTurns >= config.grpc.max_active_turns) {
       throw new AppError('limit', 'the server is busy, try again shortly');
     }
     // Counted before the await so that concurrent COMMITs cannot all pass the limit.
     this.#activeTurns++;
     const acquired = await registry.acquire(request.sessionId, { hardwareId: request.hardwareId }).catch((error: unknown) => {
-      this.#activeTurns--;
+      this.#turnEnded();
       throw error;
     });
     if (!acquired.ok) {
-      this.#activeTurns--;
+      this.#turnEnded();
       throw new AppError('conflict', `a turn is already running for session ${request.sessionId}`);
     }
     metrics.activeStreams.inc();
@@ -112,6 +149,8 @@ export class NexyService {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const unregister = interrupts.register(request.hardwareId, request.sessionId, controller);
+    // Shutdown aborted the running turns while this one was still acquiring its session.
+    if (this.#abortReason) controller.abort(this.#abortReason);
     const timeout = setTimeout(
       () => controller.abort(new AppError('timeout', 'the answer took too long')),
       config.text_processing.total_timeout_ms,
@@ -121,7 +160,7 @@ export class NexyService {
 
     try {
       const collected = await collectStore.take({ hardwareId: request.hardwareId, sessionId: request.sessionId });
-      metrics.collectBuffers.set(await collectStore.size());
+      metrics.collectBuffers.set(collectStore.buffered);
       const merged = mergeSpeech(collected?.text ?? '', request.prompt !== '' ? request.prompt : request.piece);
       const prompt = normalisePrompt(merged, config.text_processing.max_prompt_chars);
       if (prompt === '') throw new AppError('bad_input', 'prompt is empty: nothing to answer');
@@ -184,13 +223,25 @@ export class NexyService {
     } finally {
       clearTimeout(timeout);
       signal.removeEventListener('abort', onAbort);
-      unregister();
-      await registry.release(acquired.lease);
-      this.#activeTurns--;
-      metrics.activeStreams.dec();
-      metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
-      if (turn.userText !== '') this.#saveTurn(request, turn, startedAt, log);
-      if (turn.usage.length > 0) this.#saveUsage(request, turn.usage, log);
+      // Every step runs whatever the others do: a release rejecting (Redis down) must neither
+      // leak the active-turn slot nor lose the turn and its usage.
+      await runEvery(
+        [
+          ['unregister interrupt', unregister],
+          [
+            'count the turn',
+            () => {
+              this.#turnEnded();
+              metrics.activeStreams.dec();
+              metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
+            },
+          ],
+          ['save turn', () => turn.userText !== '' && this.#saveTurn(request, turn, startedAt, log)],
+          ['save usage', () => turn.usage.length > 0 && this.#saveUsage(request, turn.usage, log)],
+          ['release session', () => registry.release(acquired.lease)],
+        ],
+        (step, error) => logFailure(log, error, 'turn clean-up step failed', { step }),
+      );
     }
   }
 
@@ -199,16 +250,20 @@ export class NexyService {
     const stopped = await this.#deps.interrupts.interrupt(hardwareId);
     await this.#deps.collectStore.dropHardware(hardwareId);
     this.#deps.metrics.interrupts.inc(stopped.length);
-    this.#deps.metrics.collectBuffers.set(await this.#deps.collectStore.size());
+    this.#deps.metrics.collectBuffers.set(this.#deps.collectStore.buffered);
     return stopped;
   }
 
   /** The greeting (or any text): whole utterance, from the cache when it was spoken before. */
   async welcome(input: WelcomeInput, signal: AbortSignal): Promise<WelcomeAudio> {
     const text = input.text.trim() !== '' ? input.text : this.#deps.config.audio_generation.welcome.default_text;
+    // Punctuation, control characters, U+FFFD (invalid UTF-8): the client's text is at fault, not
+    // the engine. Refused rather than replaced by the default greeting, which the client did not ask for.
+    if (!SPEAKABLE.test(text)) throw new AppError('bad_input', NOTHING_TO_SPEAK);
     const voice = { voice: input.voice || undefined, language: input.language || undefined };
     const utterance = await this.#deps.speaker.speakCached(text, voice, signal);
-    if (utterance.pieces.length === 0) throw new AppError('internal', 'the speech engine produced no audio');
+    // What the engine itself read as silence (a pictograph it has no word for).
+    if (utterance.pieces.length === 0) throw new AppError('bad_input', NOTHING_TO_SPEAK);
     return { ...utterance, method: utterance.fromCache ? 'cache' : utterance.engine };
   }
 
@@ -239,7 +294,7 @@ export class NexyService {
       log.warn({ budget_ms: config.memory_management.context_timeout_ms }, 'memory context timed out; turn goes on without it');
     } catch (error) {
       if (signal.aborted) throw toAppError(error, signal);
-      log.warn({ err: error }, 'memory context failed; turn goes on without it');
+      logFailure(log, error, 'memory context failed; turn goes on without it');
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -262,7 +317,7 @@ export class NexyService {
           outputTokens: report.outputTokens,
           at: new Date(),
         })
-        .catch((error: unknown) => log.error({ err: error }, 'saving token usage to memory failed'))
+        .catch((error: unknown) => logFailure(log, error, 'saving token usage to memory failed'))
         .finally(() => this.#pendingSaves.delete(save));
       this.#pendingSaves.add(save);
     }
@@ -290,7 +345,7 @@ export class NexyService {
     const save = this.#deps.memory
       .saveTurn(record)
       .then(() => this.#deps.memoryUpdater?.turnSaved(record))
-      .catch((error: unknown) => log.error({ err: error }, 'saving the turn to memory failed'))
+      .catch((error: unknown) => logFailure(log, error, 'saving the turn to memory failed'))
       .finally(() => this.#pendingSaves.delete(save));
     this.#pendingSaves.add(save);
   }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { before, test } from 'node:test';
 import { makePng, makeWebp } from '../../test/support/images.js';
-import { hardwareIdProblem, sessionIdProblem, validateStreamRequest, type StreamInput } from './validation.js';
+import { hardwareIdProblem, isBase64, sessionIdProblem, validateStreamRequest, type StreamInput } from './validation.js';
 import { readWebp } from './webp.js';
 
 const limits = { maxPromptChars: 100, screenshotMaxBytes: 64 * 1024, maxScreenDimension: 16384 };
@@ -147,4 +147,35 @@ test('readWebp rejects corrupted headers', () => {
   const lying = Buffer.from(lossy);
   lying.writeUInt32LE(lossy.length * 2, 4); // RIFF size past the end
   assert.equal(readWebp(lying).ok, false);
+});
+
+test('regression: a multi-megabyte screenshot is checked without overflowing the stack', () => {
+  // The old base64 regular expression threw "Maximum call stack size exceeded" past ~6 MiB.
+  const big = { ...limits, screenshotMaxBytes: 10 * 1024 * 1024 };
+  const result = validateStreamRequest({ ...base, screenshot: 'A'.repeat(9 * 1024 * 1024) }, 'sid', big);
+  assert.ok(!result.ok);
+  assert.deepEqual(
+    result.problems.map((p) => p.replace(/\(.*\)/, '')),
+    ['screenshot is not a valid WebP image '],
+  );
+});
+
+test('base64 is checked the way Buffer decodes it: alphabet, group length, padding', () => {
+  const cases: Array<[string, boolean]> = [
+    ['', true],
+    ['QQ', true],
+    ['QQ==', true],
+    ['QUI', true],
+    ['QUI=', true],
+    ['QUJD', true],
+    ['Q', false],
+    ['QUJDR', false],
+    ['QQ=', false],
+    ['Q===', false],
+    ['QUJD=A==', false],
+    ['QU D', false],
+    ['QU-_', false],
+    ['QUJDé', false],
+  ];
+  for (const [text, valid] of cases) assert.equal(isBase64(text), valid, JSON.stringify(text));
 });

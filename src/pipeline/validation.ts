@@ -44,7 +44,28 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; problems: stri
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_ID_CHARS = 128;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/** True for A–Z, a–z, 0–9, `+` and `/` (the standard alphabet). */
+function isBase64Char(code: number): boolean {
+  return (
+    (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 43 || code === 47
+  );
+}
+
+/**
+ * Standard base64, padding optional: one linear pass. A regular expression here (a repeated
+ * group over the whole string) overflows V8's stack on multi-megabyte screenshots.
+ */
+export function isBase64(text: string): boolean {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const body = text.length - padding;
+  // Without padding the last group holds 2 or 3 characters, never 1; with it the groups are whole.
+  if (padding > 0 ? text.length % 4 !== 0 : body % 4 === 1) return false;
+  for (let i = 0; i < body; i++) {
+    if (!isBase64Char(text.charCodeAt(i))) return false;
+  }
+  return true;
+}
 
 /** The hardware_id rule, shared by StreamAudio, InterruptSession and ReportUsage. */
 export function hardwareIdProblem(id: string): string | undefined {
@@ -67,7 +88,7 @@ function screenshotProblem(base64: string, maxBytes: number): { problem?: string
   const decodedBytes = Math.floor((base64.length * 3) / 4) - padding;
   // Check the size before decoding: a huge string must not cost a huge allocation.
   if (decodedBytes > maxBytes) return { problem: `screenshot is larger than ${maxBytes} bytes` };
-  if (!BASE64.test(base64)) return { problem: 'screenshot is not valid base64' };
+  if (!isBase64(base64)) return { problem: 'screenshot is not valid base64' };
   const bytes = Buffer.from(base64, 'base64');
   const webp = readWebp(bytes);
   if (!webp.ok) return { problem: `screenshot is not a valid WebP image (${webp.reason})` };

@@ -40,8 +40,13 @@ export interface CollectStore {
   take(key: CollectKey): Promise<CollectedState | undefined>;
   /** Drops every buffer of a hardware id (InterruptSession). Returns how many were dropped. */
   dropHardware(hardwareId: string): Promise<number>;
-  /** Buffers held now (for metrics). */
+  /** Buffers held now (for /status); asks the backend. */
   size(): Promise<number>;
+  /**
+   * Buffers held as the last operation saw them, without asking the backend again: what the
+   * `nexy_collect_buffers` gauge shows after each COLLECT, COMMIT and interrupt.
+   */
+  readonly buffered: number;
   close(): Promise<void>;
 }
 
@@ -119,6 +124,10 @@ export class MemoryCollectStore implements CollectStore {
   }
 
   async size(): Promise<number> {
+    return this.#buffers.size;
+  }
+
+  get buffered(): number {
     return this.#buffers.size;
   }
 

@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { MemoryInterruptHub, type InterruptHub } from '../interrupts/interrupt-hub.js';
-import { RedisInterruptHub } from '../interrupts/redis-interrupt-hub.js';
 import { MemoryCollectStore, type CollectStore } from './collect-store.js';
-import { RedisCollectStore } from './redis-collect-store.js';
+import { maskUrl } from '../observability/mask-url.js';
 import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
-import { RedisSessionRegistry } from './redis-session-registry.js';
 
 /** The session side of the server: COLLECT buffers, single-flight leases, interrupts. */
 export interface SessionBackend {
@@ -44,26 +42,42 @@ export async function createSessionBackend(section: Config['session_management']
 
   const r = section.redis;
   // Loaded for this backend only: a single-process server never pays for ioredis.
-  const { Redis } = await import('ioredis');
-  const connect = () =>
-    new Redis(r.url, { lazyConnect: true, connectTimeout: r.connect_timeout_ms, maxRetriesPerRequest: r.max_retries_per_request });
-  const commands = connect();
-  const subscriber = connect();
-  try {
-    await Promise.all([commands.connect(), subscriber.connect()]);
-  } catch (error) {
+  const [{ connectRedis, createRedisClient }, { RedisCollectStore }, { RedisSessionRegistry }, { RedisInterruptHub }] = await Promise.all([
+    import('./redis-connection.js'),
+    import('./redis-collect-store.js'),
+    import('./redis-session-registry.js'),
+    import('../interrupts/redis-interrupt-hub.js'),
+  ]);
+  const connect = (role: string) =>
+    createRedisClient(
+      {
+        url: r.url,
+        connectTimeoutMs: r.connect_timeout_ms,
+        commandTimeoutMs: r.command_timeout_ms,
+        maxRetriesPerRequest: r.max_retries_per_request,
+        reconnectMaxDelayMs: r.reconnect_max_delay_ms,
+        role,
+      },
+      logger,
+    );
+  const commands = connect('commands');
+  const subscriber = connect('subscriber');
+  const connected = await Promise.allSettled([connectRedis(commands, r.url), connectRedis(subscriber, r.url)]);
+  const failed = connected.find((c) => c.status === 'rejected');
+  if (failed) {
     commands.disconnect();
     subscriber.disconnect();
-    throw error;
+    throw failed.reason;
   }
-  const registry = new RedisSessionRegistry(commands, { keyPrefix: r.key_prefix, leaseTtlMs: r.lease_ttl_ms });
+  const registry = new RedisSessionRegistry(commands, { keyPrefix: r.key_prefix, leaseTtlMs: r.lease_ttl_ms, logger });
   const interrupts = new RedisInterruptHub(commands, subscriber, {
     channel: `${r.key_prefix}interrupts`,
-    activeSessions: (hardwareId) => registry.active(hardwareId),
+    activeKey: (hardwareId) => registry.activeKey(hardwareId),
     logger,
   });
   await interrupts.start();
-  logger.info({ backend: 'redis', key_prefix: r.key_prefix }, 'session backend connected');
+  const url = maskUrl(r.url);
+  logger.info({ backend: 'redis', url, key_prefix: r.key_prefix }, 'session backend connected');
   return {
     name: 'redis',
     collectStore: new RedisCollectStore(commands, {
@@ -71,14 +85,20 @@ export async function createSessionBackend(section: Config['session_management']
       ttlMs: section.collect_ttl_ms,
       maxBuffers: section.collect_max_buffers,
       maxTextChars: section.collect_max_text_chars,
-      maxWriteAttempts: r.max_write_attempts,
     }),
     registry,
     interrupts,
-    ping: async () => ((await commands.ping().catch(() => 'down')) === 'PONG' ? undefined : 'redis does not answer'),
+    // Both connections count: without the subscriber, interrupts from other instances are lost.
+    ping: async () => {
+      if (commands.status !== 'ready' || subscriber.status !== 'ready') return `redis unreachable at ${url}`;
+      const pong = await commands.ping().catch(() => undefined);
+      return pong === 'PONG' ? undefined : `redis does not answer at ${url}`;
+    },
     close: async () => {
       registry.close();
       await Promise.allSettled([commands.quit(), subscriber.quit()]);
+      commands.disconnect();
+      subscriber.disconnect();
     },
   };
 }

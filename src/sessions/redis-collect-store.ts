@@ -1,46 +1,68 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import { mergeSpeech } from '../pipeline/collect-merge.js';
+import { speechWords } from '../pipeline/collect-merge.js';
 import type { AppendResult, CollectKey, CollectPiece, CollectStore, CollectedState } from './collect-store.js';
+import { redisCall } from './redis-connection.js';
+import { sessionScripts, type SessionScripts } from './redis-scripts.js';
 
 export interface RedisCollectStoreOptions {
   readonly keyPrefix: string;
   readonly ttlMs: number;
   readonly maxBuffers: number;
   readonly maxTextChars: number;
-  /** Optimistic writes retried this many times when another instance wrote the same buffer. */
-  readonly maxWriteAttempts: number;
   readonly now?: () => number;
 }
 
-interface Stored extends CollectedState {
-  readonly hardwareId: string;
+/**
+ * The piece as the COLLECT script needs it: word keys joined by ' ' and each word's UTF-8 byte
+ * offsets (Lua strings are bytes), computed here with the merge rule's own word function.
+ */
+function pieceArgs(text: string): Array<string | number> {
+  const words = speechWords(text);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let bytes = 0;
+  let at = 0;
+  for (const word of words) {
+    bytes += Buffer.byteLength(text.slice(at, word.start));
+    starts.push(bytes);
+    bytes += Buffer.byteLength(text.slice(word.start, word.end));
+    ends.push(bytes);
+    at = word.end;
+  }
+  return [
+    text,
+    words.map((w) => w.key).join(' '),
+    words.length,
+    starts.join(','),
+    ends.join(','),
+    /^\s/u.test(text) ? 1 : 0,
+    /\s$/u.test(text) ? 1 : 0,
+    text.length,
+  ];
 }
 
 /**
- * Compare-and-set: writes `next` only if the key still holds `expected` ('' = absent). The merge
- * rule runs in TypeScript, so atomicity comes from this check instead of a server-side merge.
- */
-const COMPARE_AND_SET = `
-local current = redis.call('GET', KEYS[1])
-if (current or '') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`;
-
-/**
  * CollectStore shared by several server instances through Redis: a COLLECT may land on one
- * instance and its COMMIT on another. Buffers are JSON strings with a TTL; a sorted index bounds
- * their number; a set per hardware id lets InterruptSession drop them all.
+ * instance and its COMMIT on another. Each buffer is a hash with a TTL; a sorted index bounds
+ * their number; a set per hardware id lets InterruptSession drop them all. Every operation is
+ * one script call (src/sessions/redis-scripts.ts), so one round trip.
  */
 export class RedisCollectStore implements CollectStore {
-  readonly #redis: Redis;
+  readonly #scripts: SessionScripts;
   readonly #options: RedisCollectStoreOptions;
   readonly #now: () => number;
+  #buffered = 0;
 
   constructor(redis: Redis, options: RedisCollectStoreOptions) {
-    this.#redis = redis;
+    this.#scripts = sessionScripts(redis);
     this.#options = options;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Buffers in Redis (all instances) as the last script call saw them. */
+  get buffered(): number {
+    return this.#buffered;
   }
 
   #key(key: CollectKey): string {
@@ -57,68 +79,65 @@ export class RedisCollectStore implements CollectStore {
   }
 
   async append(key: CollectKey, piece: CollectPiece): Promise<AppendResult> {
-    const id = this.#key(key);
-    for (let attempt = 0; attempt < this.#options.maxWriteAttempts; attempt++) {
-      const raw = (await this.#redis.get(id)) ?? '';
-      const current = raw === '' ? undefined : (JSON.parse(raw) as Stored);
-      if (current && piece.seq <= current.lastSeq) return 'stale';
-      const text = mergeSpeech(current?.text ?? '', piece.text);
-      if (text.length > this.#options.maxTextChars) {
-        throw new AppError('limit', `collected text is longer than ${this.#options.maxTextChars} characters`);
-      }
-      const next: Stored = { hardwareId: key.hardwareId, lastSeq: piece.seq, text, screenshot: piece.screenshot ?? current?.screenshot };
-      const written = await this.#redis.eval(COMPARE_AND_SET, 1, id, raw, JSON.stringify(next), this.#options.ttlMs);
-      if (written !== 1) continue;
-      const hardwareIndex = this.#hardwareIndex(key.hardwareId);
-      await this.#redis
-        .multi()
-        .sadd(hardwareIndex, id)
-        .pexpire(hardwareIndex, this.#options.ttlMs)
-        .zadd(this.#index, this.#now(), id)
-        .exec();
-      await this.#evictOverflow();
-      return 'accepted';
-    }
-    throw new AppError('conflict', 'the collected speech is being written concurrently; try again');
+    const { ttlMs, maxBuffers, maxTextChars } = this.#options;
+    const shot = piece.screenshot;
+    const [outcome, buffered] = (await redisCall(
+      this.#scripts.nexyCollect(
+        this.#key(key),
+        this.#hardwareIndex(key.hardwareId),
+        this.#index,
+        piece.seq,
+        ...pieceArgs(piece.text),
+        maxTextChars,
+        ttlMs,
+        this.#now(),
+        maxBuffers,
+        shot ? 1 : 0,
+        shot?.base64 ?? '',
+        shot?.width ?? '',
+        shot?.height ?? '',
+      ),
+    )) as [number, number];
+    this.#buffered = buffered;
+    if (outcome === -1) throw new AppError('limit', `collected text is longer than ${maxTextChars} characters`);
+    return outcome === 1 ? 'accepted' : 'stale';
   }
 
   async take(key: CollectKey): Promise<CollectedState | undefined> {
-    const id = this.#key(key);
-    const raw = await this.#redis.getdel(id);
-    await this.#redis.multi().srem(this.#hardwareIndex(key.hardwareId), id).zrem(this.#index, id).exec();
-    if (raw === null) return undefined;
-    const stored = JSON.parse(raw) as Stored;
-    return { lastSeq: stored.lastSeq, text: stored.text, screenshot: stored.screenshot };
+    const reply = (await redisCall(this.#scripts.nexyTake(this.#key(key), this.#hardwareIndex(key.hardwareId), this.#index))) as [
+      number,
+      string?,
+      string?,
+      string?,
+      string?,
+      string?,
+    ];
+    this.#buffered = reply[0];
+    if (reply.length === 1) return undefined;
+    const [, seq, text, shot, width, height] = reply;
+    return {
+      lastSeq: Number(seq),
+      text: text ?? '',
+      screenshot: shot
+        ? { base64: shot, ...(width ? { width: Number(width) } : {}), ...(height ? { height: Number(height) } : {}) }
+        : undefined,
+    };
   }
 
   async dropHardware(hardwareId: string): Promise<number> {
-    const hardwareIndex = this.#hardwareIndex(hardwareId);
-    const keys = await this.#redis.smembers(hardwareIndex);
-    if (keys.length === 0) return 0;
-    const results = await this.#redis
-      .multi()
-      .del(...keys)
-      .zrem(this.#index, ...keys)
-      .del(hardwareIndex)
-      .exec();
-    return Number(results?.[0]?.[1] ?? 0);
+    const [dropped, buffered] = (await redisCall(this.#scripts.nexyDropHardware(this.#hardwareIndex(hardwareId), this.#index))) as [
+      number,
+      number,
+    ];
+    this.#buffered = buffered;
+    return dropped;
   }
 
   async size(): Promise<number> {
-    await this.#redis.zremrangebyscore(this.#index, '-inf', this.#now() - this.#options.ttlMs);
-    return this.#redis.zcard(this.#index);
+    this.#buffered = (await redisCall(this.#scripts.nexySize(this.#index, this.#now() - this.#options.ttlMs))) as number;
+    return this.#buffered;
   }
 
   /** The Redis connection belongs to the composition root, which closes it. */
   async close(): Promise<void> {}
-
-  /** Past the bound, the least recently touched buffers go (expired index entries first). */
-  async #evictOverflow(): Promise<void> {
-    const count = await this.size();
-    const excess = count - this.#options.maxBuffers;
-    if (excess <= 0) return;
-    const oldest = await this.#redis.zpopmin(this.#index, excess);
-    const keys = oldest.filter((_, i) => i % 2 === 0);
-    if (keys.length > 0) await this.#redis.del(...keys);
-  }
 }

@@ -30,7 +30,7 @@ describe('backpressure: a slow client', () => {
   let tts: RecordingTts;
   const config = testConfig({ grpc: { stream_high_water_bytes: HIGH_WATER_BYTES }, pipeline: { synthesis_lookahead: LOOKAHEAD } });
   // What one stream may hold: the high-water mark plus the one message that crossed it.
-  const bound = HIGH_WATER_BYTES + config.audio_generation.chunk_bytes;
+  const bound = HIGH_WATER_BYTES + config.audio_generation.max_chunk_bytes;
   before(async () => {
     tts = new RecordingTts(new EspeakTts(espeakOptionsFromConfig(config.audio_generation)));
     t = await startTestServer(config, { llm: new RecordingLlm(SENTENCES.join(' ')), tts });

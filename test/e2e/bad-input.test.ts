@@ -1,9 +1,20 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import { status } from '@grpc/grpc-js';
+import { Writable } from 'node:stream';
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
 import { makePng, makeWebp } from '../support/images.js';
-import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
+import { createLogger } from '../../src/observability/logger.js';
+import {
+  HARDWARE_ID,
+  kinds,
+  readStream,
+  RecordingLlm,
+  startTestServer,
+  testConfig,
+  type StreamResult,
+  type TestServer,
+} from '../support/harness.js';
 
 function request(fields: Partial<StreamRequest>): StreamRequest {
   return { prompt: 'hello', hardwareId: HARDWARE_ID, sessionId: 'bad-input', phase: RequestPhase.REQUEST_PHASE_COMMIT, chunkSeq: 0, ...fields };
@@ -80,5 +91,84 @@ describe('bad input over the wire', () => {
     const result = await readStream(t.client.streamAudio(request({ sessionId: 'after-bad-input' })));
     assert.equal(result.status.code, status.OK);
     assert.equal(kinds(result.messages).at(-1), 'endMessage');
+  });
+});
+
+/** Raw bytes as a request: a client whose serializer sends the buffer as it is. */
+function rawCall(address: string, method: string, bytes: Buffer, stream: boolean): Promise<StreamResult<Buffer>> {
+  const client = new Client(address, credentials.createInsecure());
+  const path = `/streaming.StreamingService/${method}`;
+  const identity = (b: Buffer) => b;
+  const done = (result: StreamResult<Buffer>) => {
+    client.close();
+    return result;
+  };
+  if (stream) return readStream(client.makeServerStreamRequest(path, identity, identity, bytes)).then(done);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(path, identity, identity, bytes, (error: ServiceError | null, reply?: Buffer) => {
+      const status = error ? { code: error.code, details: error.details, metadata: error.metadata } : { code: 0, details: 'OK', metadata: new Metadata() };
+      resolve(done({ messages: reply ? [reply] : [], status, metadata: undefined }));
+    });
+  });
+}
+
+describe('undecodable request bytes and the bad-input log', () => {
+  let t: TestServer;
+  const lines: string[] = [];
+  before(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, next) {
+        lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+        next();
+      },
+    });
+    t = await startTestServer(testConfig({ logging: { bad_input_max_per_interval: 12, bad_input_interval_ms: 3_600_000 } }), {
+      llm: new RecordingLlm(),
+      logger: createLogger('info', sink),
+    });
+  });
+  after(() => t.close());
+
+  // 0xff: a field tag cut short; 0x0f: wire type 7, which protobuf does not have.
+  const garbage = [Buffer.from([0xff]), Buffer.from([0x0f, 0x01])];
+  const rpcs: Array<[string, boolean]> = [
+    ['StreamAudio', true],
+    ['GenerateWelcomeAudio', true],
+    ['InterruptSession', false],
+    ['ReportUsage', false],
+  ];
+
+  const badLines = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'bad request');
+
+  test('regression: bytes that do not parse are INVALID_ARGUMENT (not INTERNAL) on all four RPCs, streams with one error_message', async () => {
+    for (const [rpc, stream] of rpcs) {
+      for (const bytes of garbage) {
+        const result = await rawCall(t.address, rpc, bytes, stream);
+        assert.equal(result.status.code, status.INVALID_ARGUMENT, `${rpc}: ${result.status.details}`);
+        assert.match(result.status.details, /do not parse/);
+        if (stream) {
+          assert.equal(result.messages.length, 1, rpc);
+          // Field 4 (error_message) of StreamResponse and WelcomeResponse, length-delimited.
+          assert.equal(result.messages[0][0], (4 << 3) | 2, rpc);
+        }
+      }
+    }
+    const bad = badLines();
+    assert.equal(bad.length, rpcs.length * garbage.length, 'one line each');
+    assert.deepEqual(new Set(bad.map((l) => l.rpc)), new Set(rpcs.map(([rpc]) => rpc)));
+    assert.ok(bad.every((l) => l.field === 'request'));
+  });
+
+  test('bad input is logged as one short line without a stack, and repeated ones are rate-limited', async () => {
+    const before = badLines().length;
+    for (let i = 0; i < 10; i++) await readStream(t.client.streamAudio(request({ hardwareId: `bad id ${'x'.repeat(10_000)}` })));
+    const bad = badLines().slice(before);
+    assert.equal(before + bad.length, 12, 'twelve per interval, as configured');
+    for (const line of lines) assert.ok(Buffer.byteLength(line) <= 300, `${Buffer.byteLength(line)} bytes: ${line.slice(0, 400)}`);
+    assert.ok(lines.every((l) => !/stack|\.ts:\d+/.test(l)), 'no stack');
+    assert.equal(bad[0].rpc, 'StreamAudio');
+    assert.equal(bad[0].field, 'hardware_id');
+    assert.equal(typeof bad[0].rid, 'string');
+    assert.match(String(bad[0].reason), /hardware_id/);
   });
 });

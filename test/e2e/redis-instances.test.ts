@@ -89,6 +89,48 @@ describe('two instances sharing Redis', { skip: available ? false : 'no Redis at
     assert.equal(after.status.code, status.OK, 'the lease was released by the interrupted turn');
   });
 
+  test('through the whole service, a COLLECT is one Redis call and a COMMIT three', async (t) => {
+    // MONITOR sees every command; the ones naming this run's keys are the servers' (commands a
+    // script runs inside Redis are reported with source "lua" and are not round trips).
+    const watcher = new Redis(REDIS_URL);
+    const monitor = await watcher.monitor();
+    t.after(() => {
+      monitor.disconnect();
+      watcher.disconnect();
+    });
+    const marker = `${prefix}end-of-call`;
+    const commandsDuring = async (op: () => Promise<unknown>): Promise<string[]> => {
+      const seen: string[] = [];
+      let finished!: () => void;
+      const done = new Promise<void>((resolve) => (finished = resolve));
+      const listener = (_time: string, args: string[], source: string) => {
+        if (source === 'lua' || !args.some((arg) => arg.includes(prefix))) return;
+        if (args[1] === marker) finished();
+        else seen.push(args[0].toLowerCase());
+      };
+      monitor.on('monitor', listener);
+      try {
+        await op();
+        await watcher.echo(marker);
+        await done;
+      } finally {
+        monitor.off('monitor', listener);
+      }
+      return seen;
+    };
+    const sessionId = `r-${randomUUID()}`;
+    const collect = (seq: number, text: string) =>
+      readStream(a.client.streamAudio(request({ sessionId, phase: RequestPhase.REQUEST_PHASE_COLLECT, chunkSeq: seq, chunkText: text })));
+    await collect(1, 'what');
+    const evalsha = ['evalsha'];
+    assert.deepEqual(await commandsDuring(() => collect(2, 'is the')), evalsha, 'COLLECT');
+    assert.deepEqual(await commandsDuring(() => collect(2, 'stale')), evalsha, 'stale COLLECT');
+    const commit = await commandsDuring(() => readStream(b.client.streamAudio(request({ sessionId, prompt: 'time' }))));
+    // Lease acquire, take, lease release (the first COMMIT on b sends the scripts' text once).
+    assert.equal(commit.length, 3, commit.join(' '));
+    assert.equal(llm.requests.at(-1)?.prompt, 'what is the time');
+  });
+
   test('InterruptSession drops COLLECT buffers held in Redis', async () => {
     const sessionId = `r-${randomUUID()}`;
     await readStream(a.client.streamAudio(request({ sessionId, phase: RequestPhase.REQUEST_PHASE_COLLECT, chunkSeq: 1, chunkText: 'forget this' })));

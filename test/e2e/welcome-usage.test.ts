@@ -34,7 +34,7 @@ describe('GenerateWelcomeAudio', () => {
     for (const m of result.messages) {
       if (m.content?.$case !== 'audioChunk') continue;
       const chunk = m.content.audioChunk;
-      assert.ok(chunk.audioData.length > 0 && chunk.audioData.length <= 4096);
+      assert.ok(chunk.audioData.length > 0 && chunk.audioData.length <= 49152, 'at most max_chunk_bytes');
       assert.deepEqual(chunk.shape, [chunk.audioData.length / 2]);
       assert.equal(chunk.sampleRate, 48000);
     }
@@ -60,6 +60,17 @@ describe('GenerateWelcomeAudio', () => {
     const result = await welcome({ text: 'Привет! Чем могу помочь?', language: 'ru' });
     assert.equal(result.status.code, status.OK);
     assert.ok(kinds(result.messages).includes('audioChunk'));
+  });
+
+  test('regression: text the engine cannot voice is INVALID_ARGUMENT "text has nothing to speak", not INTERNAL', async () => {
+    for (const text of ['...', '-', ' - ', '\u0001\u0002\u0007', '\uFFFD\uFFFD', '?!', '\u200B']) {
+      const result = await welcome({ text });
+      assert.equal(result.status.code, status.INVALID_ARGUMENT, `${JSON.stringify(text)}: ${result.status.details}`);
+      assert.deepEqual(kinds(result.messages), ['errorMessage']);
+      assert.match((result.messages[0].content as { errorMessage: string }).errorMessage, /text has nothing to speak/);
+    }
+    // A pictograph has a name the engine says: not refused.
+    assert.equal((await welcome({ text: '😀' })).status.code, status.OK);
   });
 
   test('text over the prompt limit is INVALID_ARGUMENT with one error_message', async () => {
