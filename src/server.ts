@@ -3,10 +3,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import { createAdmission } from './admission/create-admission.js';
 import { createTts } from './audio/create-tts.js';
 import type { TtsProvider } from './audio/provider.js';
 import { SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-output.js';
@@ -15,6 +16,7 @@ import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
 import { reflectionDefinition } from './grpc/reflection.js';
 import { createStreamingService } from './grpc/streaming-service.js';
+import { grpcCredentials } from './grpc/tls.js';
 import { createAdminRoute } from './http/admin-routes.js';
 import { createHttpServer, type ReadinessCheck } from './http/http-server.js';
 import { createOperatorPage } from './http/operator-page.js';
@@ -45,6 +47,8 @@ export interface StartOptions {
   readonly tts?: TtsProvider;
   /** The clock of the system prompt's date and time (tests). */
   readonly now?: () => Date;
+  /** Epoch milliseconds of rate buckets, token cache and quota periods (tests move it). */
+  readonly clock?: () => number;
 }
 
 export interface RunningServer {
@@ -55,6 +59,11 @@ export interface RunningServer {
   readonly llm: LlmProvider;
   /** The client update feed (`reload()` after publishing without waiting for the rescan). */
   readonly updates: UpdateFeed;
+  /**
+   * Re-reads the gRPC TLS certificate, key and client CA (SIGHUP). False without TLS; throws,
+   * keeping the old ones, when they fail to load.
+   */
+  reloadTls(): boolean;
   /** Stop accepting, abort running turns, flush memory, close everything. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -166,10 +175,10 @@ async function listenHttp(server: ReturnType<typeof createHttpServer>, host: str
   return (server.address() as AddressInfo).port;
 }
 
-async function bindGrpc(server: Server, host: string, port: number): Promise<number> {
+async function bindGrpc(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolvePort, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolvePort(bound)));
+    server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolvePort(bound)));
   });
 }
 
@@ -206,6 +215,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       );
     }, config.memory_management.prune_interval_ms).unref();
     cleanups.push(() => clearInterval(pruner));
+    const admission = createAdmission(config, { memory, registry: metrics.registry, logger, now: options.clock });
+    cleanups.push(() => admission.close());
     const memoryUpdater = createLongTermUpdater(config.memory_management, {
       store: memory,
       llm: chooseUpdaterLlm(config, llm, options, logger),
@@ -222,7 +233,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       collectStore,
       registry: sessions.registry,
       interrupts,
-      memory,
+      memory: admission.memory,
       memoryUpdater,
       llm,
       textProcessing,
@@ -238,13 +249,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_time_ms': config.grpc.keepalive_time_ms,
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
-    grpcServer.addService(StreamingServiceService, createStreamingService({ config, logger, metrics, service }));
+    grpcServer.addService(StreamingServiceService, createStreamingService({ config, logger, metrics, service, guard: admission.guard }));
     const health = new HealthImplementation({ '': 'SERVING', 'streaming.StreamingService': 'SERVING' });
     health.addToServer(grpcServer);
     new ReflectionService(reflectionDefinition([resolve(ROOT, 'src/gen/streaming.binpb'), resolve(ROOT, 'src/gen/health.binpb')])).addToServer(
       grpcServer,
     );
-    const grpcPort = await bindGrpc(grpcServer, config.grpc.host, config.grpc.port);
+    const credentials = grpcCredentials(config.grpc.tls);
+    const grpcPort = await bindGrpc(grpcServer, config.grpc.host, config.grpc.port, credentials.credentials);
     cleanups.push(() => new Promise<void>((done) => grpcServer.tryShutdown(() => done())));
 
     const up = config.updates;
@@ -281,6 +293,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         collect_buffers: await collectStore.size(),
         providers: { llm: llm.name, tts: tts.name, memory: memory.name, sessions: sessions.name },
         updates: updates.status(),
+        ...(await admission.status()),
       }),
       routes: [
         createAdminRoute({
@@ -305,7 +318,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           http.closeAllConnections();
         }),
     );
-    logger.info({ grpc_port: grpcPort, http_port: httpPort, llm: llm.name, tts: tts.name, memory: memory.name }, 'server listening');
+    logger.info(
+      { grpc_port: grpcPort, http_port: httpPort, tls: credentials.tls, auth: config.auth.mode, llm: llm.name, tts: tts.name, memory: memory.name },
+      'server listening',
+    );
 
     let stopping: Promise<void> | undefined;
     const shutdown = () =>
@@ -321,7 +337,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearTimeout(forced);
         logger.info('stopped');
       })());
-    return { grpcPort, httpPort, service, metrics, llm, updates, shutdown };
+    return { grpcPort, httpPort, service, metrics, llm, updates, reloadTls: credentials.reload, shutdown };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;

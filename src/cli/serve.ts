@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config/load.js';
+import { describeTlsError } from '../grpc/tls.js';
 import { createLogger } from '../observability/logger.js';
 import { startServer } from '../server.js';
 
@@ -39,6 +40,15 @@ export async function serve(args: { config?: string }): Promise<number> {
         },
       );
     };
+    // SIGHUP: certificate rotation. New connections get the new certificate; open ones keep theirs.
+    process.on('SIGHUP', () => {
+      try {
+        if (running.reloadTls()) logger.info('tls certificate reloaded');
+        else logger.info('SIGHUP: no TLS configured, nothing to reload');
+      } catch (error) {
+        logger.error({ problem: describeTlsError(error) }, 'tls reload failed; the previous certificate stays');
+      }
+    });
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorKinds } from '../errors.js';
+import { authSection, limitsSection, quotasSection, tlsSection } from './security-schema.js';
 
 /**
  * The schema of `config/unified_config.yaml`. Every key is required here: defaults live in the
@@ -27,6 +28,7 @@ const grpcSection = z.strictObject({
   keepalive_timeout_ms: positiveInt,
   max_active_turns: positiveInt,
   stream_high_water_bytes: positiveInt,
+  tls: tlsSection,
 });
 
 const httpSection = z.strictObject({
@@ -308,6 +310,12 @@ export const configSchema = z.strictObject({
   pipeline: pipelineSection,
   client: clientSection,
   updates: updatesSection,
+  limits: limitsSection,
+  quotas: quotasSection,
+  auth: authSection,
+}).refine((c) => c.auth.mode === 'none' || c.memory_management.backend !== 'none', {
+  message: 'auth.mode token keeps its tokens in the memory database: set memory_management.backend to sqlite or postgres',
+  path: ['auth', 'mode'],
 });
 
 /** The validated, frozen configuration passed down from the composition root. */
