@@ -7,6 +7,7 @@ import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import type { AdmissionClock } from './admission/clock.js';
 import { createAdmission } from './admission/create-admission.js';
 import { createTts } from './audio/create-tts.js';
 import type { TtsProvider } from './audio/provider.js';
@@ -47,8 +48,8 @@ export interface StartOptions {
   readonly tts?: TtsProvider;
   /** The clock of the system prompt's date and time (tests). */
   readonly now?: () => Date;
-  /** Epoch milliseconds of rate buckets, token cache and quota periods (tests move it). */
-  readonly clock?: () => number;
+  /** The time of rate buckets, token cache, quota periods and stream duration (tests move it). */
+  readonly clock?: AdmissionClock;
 }
 
 export interface RunningServer {
@@ -215,7 +216,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       );
     }, config.memory_management.prune_interval_ms).unref();
     cleanups.push(() => clearInterval(pruner));
-    const admission = createAdmission(config, { memory, registry: metrics.registry, logger, now: options.clock });
+    const admission = createAdmission(config, { memory, registry: metrics.registry, logger, clock: options.clock });
     cleanups.push(() => admission.close());
     const memoryUpdater = createLongTermUpdater(config.memory_management, {
       store: memory,

@@ -3,6 +3,7 @@ import { AuthRefusal, type TokenAuth } from '../auth/token-auth.js';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { AdmissionMetrics } from './admission-metrics.js';
+import type { AdmissionClock } from './clock.js';
 import type { Quotas } from './quotas.js';
 import { RateLimiter, type BucketSpec } from './rate-limiter.js';
 
@@ -46,8 +47,7 @@ export interface CallGuardOptions {
   readonly limits: Config['limits'];
   readonly metrics: AdmissionMetrics;
   readonly logger: Logger;
-  /** Monotonic milliseconds (bucket refill); tests pass a clock they move. */
-  readonly now: () => number;
+  readonly clock: AdmissionClock;
   readonly auth?: TokenAuth;
   readonly quotas?: Quotas;
 }
@@ -68,7 +68,7 @@ export class CallGuard {
     this.#rates = new RateLimiter({
       idleMs: options.limits.bucket_idle_ms,
       maxBuckets: options.limits.max_buckets,
-      now: options.now,
+      now: () => options.clock.now(),
       onEvicted: () => options.metrics.bucketsEvicted.inc(),
     });
     options.metrics.bucketCount = () => this.#rates.size;
@@ -105,11 +105,11 @@ export class CallGuard {
     }
     this.#answers.set(hardwareId, running + 1);
     let ended = false;
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const end = (answered: boolean) => {
       if (ended) return;
       ended = true;
-      clearTimeout(timer);
+      cancelTimer?.();
       const left = (this.#answers.get(hardwareId) ?? 1) - 1;
       if (left > 0) this.#answers.set(hardwareId, left);
       else this.#answers.delete(hardwareId);
@@ -123,10 +123,10 @@ export class CallGuard {
     }
     const maxMs = limits.enabled ? limits.max_stream_duration_ms : 0;
     if (maxMs > 0) {
-      timer = setTimeout(() => {
+      cancelTimer = this.#options.clock.after(maxMs, () => {
         metrics.limitExceeded.inc({ rpc: 'StreamAudio', limit: 'stream_duration' });
         controller.abort(new AppError('limit', `the answer was stopped: a stream may stay open at most ${Math.round(maxMs / 1000)} s`));
-      }, maxMs);
+      });
     }
     return { end };
   }

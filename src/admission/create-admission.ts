@@ -7,6 +7,7 @@ import { SqlMemoryStore } from '../memory/sql-memory-store.js';
 import type { MemoryBackend, UsageRecord } from '../memory/store.js';
 import { AdmissionMetrics } from './admission-metrics.js';
 import { CallGuard } from './call-guard.js';
+import { systemClock, type AdmissionClock } from './clock.js';
 import { InProcessQuotaStore, SqlQuotaStore } from './quota-store.js';
 import { Quotas } from './quotas.js';
 
@@ -27,8 +28,8 @@ export interface AdmissionDeps {
   readonly memory: MemoryBackend;
   readonly registry: Registry;
   readonly logger: Logger;
-  /** Epoch milliseconds for buckets, caches and quota periods; tests move it. */
-  readonly now?: () => number;
+  /** Time of buckets, token cache, quota periods and the stream duration limit; tests move it. */
+  readonly clock?: AdmissionClock;
 }
 
 /**
@@ -37,7 +38,8 @@ export interface AdmissionDeps {
  * (and auth.mode token is refused by the config schema).
  */
 export function createAdmission(config: Config, deps: AdmissionDeps): Admission {
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
   const metrics = new AdmissionMetrics(deps.registry);
   const database = deps.memory instanceof SqlMemoryStore ? deps.memory.database : undefined;
 
@@ -57,7 +59,7 @@ export function createAdmission(config: Config, deps: AdmissionDeps): Admission 
     quotas = new Quotas({ section: config.quotas, store, metrics, logger: deps.logger, now });
   }
 
-  const guard = new CallGuard({ limits: config.limits, metrics, logger: deps.logger, now, auth, quotas });
+  const guard = new CallGuard({ limits: config.limits, metrics, logger: deps.logger, clock, auth, quotas });
   return {
     guard,
     quotas,

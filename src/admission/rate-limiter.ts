@@ -66,12 +66,6 @@ export class RateLimiter {
     return { ok: false, retryAfterMs: Math.ceil((1 - bucket.tokens) / refillPerMs) };
   }
 
-  /** Gives back a token taken by a call that another limit then refused. */
-  refund(key: string, spec: BucketSpec): void {
-    const bucket = this.#buckets.get(key);
-    if (bucket !== undefined && spec.burst > 0) bucket.tokens = Math.min(spec.burst, bucket.tokens + 1);
-  }
-
   #evictIdle(now: number): void {
     for (const [key, bucket] of this.#buckets) {
       if (now - bucket.at < this.#options.idleMs) return;

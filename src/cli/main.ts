@@ -7,6 +7,7 @@ import { forget } from './forget.js';
 import { interrupt } from './interrupt.js';
 import { release } from './release.js';
 import { serve } from './serve.js';
+import { token } from './token.js';
 import { welcome } from './welcome.js';
 
 const serveCommand: CliCommand = {
@@ -20,7 +21,7 @@ const serveCommand: CliCommand = {
 };
 
 /** The command table: `nexy <name> ...`. */
-const COMMANDS: readonly CliCommand[] = [serveCommand, ask, welcome, interrupt, release, forget];
+const COMMANDS: readonly CliCommand[] = [serveCommand, ask, welcome, interrupt, release, forget, token];
 
 const USAGE = `usage: nexy <command> [options]
 
@@ -30,13 +31,14 @@ ${COMMANDS.map((c) => `  ${c.summary}`).join('\n')}
 \`nexy <command> --help\` describes a command.
 `;
 
-/** The process environment main reads: NEXY_SERVER only, handed to the commands as a default. */
+/** The process environment main reads: NEXY_SERVER and NEXY_TOKEN, handed to the commands as defaults. */
 export interface MainEnvironment {
   readonly NEXY_SERVER?: string;
+  readonly NEXY_TOKEN?: string;
 }
 
 /** The `nexy` command line. Resolves to the process exit code (2: bad usage). */
-export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER: process.env.NEXY_SERVER }): Promise<number> {
+export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER: process.env.NEXY_SERVER, NEXY_TOKEN: process.env.NEXY_TOKEN }): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help') {
     (name === undefined ? process.stderr : process.stdout).write(USAGE);
@@ -51,6 +53,7 @@ export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER:
     stdout: process.stdout,
     stderr: process.stderr,
     defaultServer: env.NEXY_SERVER,
+    defaultToken: env.NEXY_TOKEN,
     signals: process,
   };
   try {
