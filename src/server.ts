@@ -8,7 +8,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { AdmissionClock } from './admission/clock.js';
-import { createAdmission } from './admission/create-admission.js';
+import { createAdmission, type Admission } from './admission/create-admission.js';
 import { createTts } from './audio/create-tts.js';
 import type { TtsProvider } from './audio/provider.js';
 import { SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-output.js';
@@ -60,6 +60,8 @@ export interface RunningServer {
   readonly llm: LlmProvider;
   /** The client update feed (`reload()` after publishing without waiting for the rescan). */
   readonly updates: UpdateFeed;
+  /** Limits, quotas and device tokens (tests: `admission.quotas?.flush()`). */
+  readonly admission: Admission;
   /**
    * Re-reads the gRPC TLS certificate, key and client CA (SIGHUP). False without TLS; throws,
    * keeping the old ones, when they fail to load.
@@ -338,7 +340,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearTimeout(forced);
         logger.info('stopped');
       })());
-    return { grpcPort, httpPort, service, metrics, llm, updates, reloadTls: credentials.reload, shutdown };
+    return { grpcPort, httpPort, service, metrics, llm, updates, admission, reloadTls: credentials.reload, shutdown };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;

@@ -32,7 +32,8 @@ export interface QuotaStore {
   usage(hardwareId: string, starts: PeriodStarts): Promise<QuotaUsage>;
   /** Adds to the device's counters of every current period. */
   add(hardwareId: string, starts: PeriodStarts, delta: PeriodUsage, nowMs: number): Promise<void>;
-  overview(starts: PeriodStarts, limits: QuotaLimits): Promise<Record<QuotaPeriod, PeriodOverview>>;
+  /** `unlimited` devices are counted in the totals but never as at their limit. */
+  overview(starts: PeriodStarts, limits: QuotaLimits, unlimited: readonly string[]): Promise<Record<QuotaPeriod, PeriodOverview>>;
   /** Deletes counters of periods that started before `before`. */
   prune(before: number): Promise<number>;
 }
@@ -91,8 +92,10 @@ export class SqlQuotaStore implements QuotaStore {
     );
   }
 
-  async overview(starts: PeriodStarts, limits: QuotaLimits): Promise<Record<QuotaPeriod, PeriodOverview>> {
+  async overview(starts: PeriodStarts, limits: QuotaLimits, unlimited: readonly string[]): Promise<Record<QuotaPeriod, PeriodOverview>> {
     const result = {} as Record<QuotaPeriod, PeriodOverview>;
+    // An empty IN list is not valid SQL; a key no device can have stands in for none.
+    const exempt = unlimited.length > 0 ? unlimited.map((id) => this.#keyOf(id)) : [''];
     for (const period of QUOTA_PERIODS) {
       const limit = limits[period];
       // A limit of 0 is none: the comparison is made false rather than matching every row.
@@ -105,7 +108,7 @@ export class SqlQuotaStore implements QuotaStore {
             sql<number>`count(*)`.as('devices'),
             sql<number>`coalesce(sum(answers), 0)`.as('answers'),
             sql<number>`coalesce(sum(tokens), 0)`.as('tokens'),
-            sql<number>`coalesce(sum(case when answers >= ${answersLimit} or tokens >= ${tokensLimit} then 1 else 0 end), 0)`.as('at_limit'),
+            sql<number>`coalesce(sum(case when (answers >= ${answersLimit} or tokens >= ${tokensLimit}) and hardware_key not in (${sql.join(exempt)}) then 1 else 0 end), 0)`.as('at_limit'),
           ])
           .where('period', '=', period)
           .where('period_start', '=', starts[period])
@@ -171,20 +174,22 @@ export class InProcessQuotaStore implements QuotaStore {
     }
   }
 
-  async overview(starts: PeriodStarts, limits: QuotaLimits): Promise<Record<QuotaPeriod, PeriodOverview>> {
+  async overview(starts: PeriodStarts, limits: QuotaLimits, unlimited: readonly string[]): Promise<Record<QuotaPeriod, PeriodOverview>> {
     const result = {} as Record<QuotaPeriod, PeriodOverview>;
+    const exempt = new Set(unlimited);
     for (const period of QUOTA_PERIODS) {
       let devices = 0;
       let answers = 0;
       let tokens = 0;
       let atLimit = 0;
       const limit = limits[period];
-      for (const counters of this.#devices.values()) {
+      for (const [id, counters] of this.#devices) {
         const c = counters.get(`${period}:${starts[period]}`);
         if (!c) continue;
         devices++;
         answers += c.answers;
         tokens += c.tokens;
+        if (exempt.has(id)) continue;
         if ((limit.answers > 0 && c.answers >= limit.answers) || (limit.tokens > 0 && c.tokens >= limit.tokens)) atLimit++;
       }
       result[period] = { devices, answers, tokens, at_limit: atLimit };

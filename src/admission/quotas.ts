@@ -99,17 +99,22 @@ export class Quotas {
     const limits = { day: section.day, week: section.week, month: section.month };
     let usage: Record<QuotaPeriod, PeriodOverview> | { error: string };
     try {
-      usage = await store.overview(this.#starts(), limits);
+      usage = await store.overview(this.#starts(), limits, [...this.#unlimited]);
     } catch {
       usage = { error: 'quota database unavailable' };
     }
     return { enabled: section.enabled, store: store.name, limits, unlimited_devices: this.#unlimited.size, usage };
   }
 
+  /** Resolves when every counter write started so far has finished (tests, shutdown). */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+  }
+
   /** Stops the prune timer and waits for counter writes still running. */
   async close(): Promise<void> {
     clearInterval(this.#pruner);
-    await Promise.allSettled([...this.#pending]);
+    await this.flush();
   }
 
   #starts(): PeriodStarts {
