@@ -98,10 +98,17 @@ export class Quotas {
     const { section, store } = this.#options;
     const limits = { day: section.day, week: section.week, month: section.month };
     let usage: Record<QuotaPeriod, PeriodOverview> | { error: string };
+    let timer: NodeJS.Timeout | undefined;
     try {
-      usage = await store.overview(this.#starts(), limits, [...this.#unlimited]);
+      // /status must answer when the database does not.
+      usage = await Promise.race([
+        store.overview(this.#starts(), limits, [...this.#unlimited]),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), section.status_timeout_ms))),
+      ]);
     } catch {
       usage = { error: 'quota database unavailable' };
+    } finally {
+      clearTimeout(timer);
     }
     return { enabled: section.enabled, store: store.name, limits, unlimited_devices: this.#unlimited.size, usage };
   }

@@ -36,6 +36,7 @@ export const quotasSection = z.strictObject({
   month: quotaPeriod,
   unlimited_hardware_ids: z.array(z.string().min(1)),
   check_timeout_ms: positiveInt,
+  status_timeout_ms: positiveInt,
   prune_interval_ms: positiveInt,
   max_devices_in_process: positiveInt,
 });

@@ -71,7 +71,11 @@ async function metric(t: TestServer, series: string): Promise<number> {
 }
 
 function quotaConfig(memory: MemoryOverrides, quotas: QuotaOverrides): Config {
-  return testConfig({ memory_management: { ...memory, updater: { enabled: false } }, quotas: { enabled: true, ...quotas } });
+  // A generous check budget: on a loaded machine the default 250 ms would let answers through.
+  return testConfig({
+    memory_management: { ...memory, updater: { enabled: false } },
+    quotas: { enabled: true, check_timeout_ms: 30_000, status_timeout_ms: 30_000, ...quotas },
+  });
 }
 
 /** The behaviour every counter store must show. `memory()` gives a fresh database each call. */
