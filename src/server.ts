@@ -3,9 +3,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import type { AdmissionClock } from './admission/clock.js';
+import { createAdmission, type Admission } from './admission/create-admission.js';
 import { createTts } from './audio/create-tts.js';
 import type { TtsProvider } from './audio/provider.js';
 import { SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-output.js';
@@ -14,6 +16,7 @@ import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
 import { createStreamingService } from './grpc/streaming-service.js';
 import { tolerantDefinition } from './grpc/tolerant-decode.js';
+import { grpcCredentials } from './grpc/tls.js';
 import { createAdminRoute } from './http/admin-routes.js';
 import { createHttpServer, type ReadinessCheck } from './http/http-server.js';
 import { createOperatorPage } from './http/operator-page.js';
@@ -46,6 +49,8 @@ export interface StartOptions {
   readonly tts?: TtsProvider;
   /** The clock of the system prompt's date and time (tests). */
   readonly now?: () => Date;
+  /** The time of rate buckets, token cache, quota periods and stream duration (tests move it). */
+  readonly clock?: AdmissionClock;
 }
 
 export interface RunningServer {
@@ -64,6 +69,13 @@ export interface RunningServer {
    * caller decides (`nexy serve` exits 1).
    */
   readonly ready: Promise<void>;
+  /** Limits, quotas and device tokens (tests: `admission.quotas?.flush()`). */
+  readonly admission: Admission;
+  /**
+   * Re-reads the gRPC TLS certificate, key and client CA (SIGHUP). False without TLS; throws,
+   * keeping the old ones, when they fail to load.
+   */
+  reloadTls(): boolean;
   /** Drain (see src/shutdown.ts): refuse new COMMITs, let answers finish within the grace, abort the rest, close everything. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -179,10 +191,10 @@ async function listenHttp(server: ReturnType<typeof createHttpServer>, host: str
   return (server.address() as AddressInfo).port;
 }
 
-async function bindGrpc(server: Server, host: string, port: number): Promise<number> {
+async function bindGrpc(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolvePort, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolvePort(bound)));
+    server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolvePort(bound)));
   });
 }
 
@@ -222,6 +234,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       );
     }, config.memory_management.prune_interval_ms).unref();
     cleanups.push(() => clearInterval(pruner));
+    const admission = createAdmission(config, { memory, registry: metrics.registry, logger, clock: options.clock });
+    cleanups.push(() => admission.close());
     const memoryUpdater = createLongTermUpdater(config.memory_management, {
       store: memory,
       llm: chooseUpdaterLlm(config, llm, options, logger),
@@ -238,7 +252,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       collectStore,
       registry: sessions.registry,
       interrupts,
-      memory,
+      memory: admission.memory,
       memoryUpdater,
       llm,
       textProcessing,
@@ -252,11 +266,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_time_ms': config.grpc.keepalive_time_ms,
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
-    grpcServer.addService(tolerantDefinition(StreamingServiceService), createStreamingService({ config, logger, metrics, service }));
+    grpcServer.addService(tolerantDefinition(StreamingServiceService), createStreamingService({ config, logger, metrics, service, guard: admission.guard }));
     // NOT_SERVING until the warm-up below is done (a load balancer waits; a client may still call).
     const healthServices = ['', 'streaming.StreamingService'];
     const health = new HealthImplementation(Object.fromEntries(healthServices.map((name) => [name, 'NOT_SERVING' as const])));
     health.addToServer(grpcServer);
+    const credentials = grpcCredentials(config.grpc.tls);
 
     const up = config.updates;
     const updates = await UpdateFeed.create({
@@ -294,6 +309,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         collect_buffers: await collectStore.size(),
         providers: { llm: llm.name, tts: tts.name, memory: memory.name, sessions: sessions.name },
         updates: updates.status(),
+        ...(await admission.status()),
       }),
       routes: [
         createAdminRoute({
@@ -313,7 +329,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // Both ports open together; each is closed on the way out even if the other failed to bind.
     const [httpBound, grpcBound] = await Promise.allSettled([
       listenHttp(http, config.http.host, config.http.port),
-      bindGrpc(grpcServer, config.grpc.host, config.grpc.port),
+      bindGrpc(grpcServer, config.grpc.host, config.grpc.port, credentials.credentials),
     ]);
     cleanups.push(
       () =>
@@ -328,7 +344,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (grpcBound.status === 'rejected') throw grpcBound.reason;
     const httpPort = httpBound.value;
     const grpcPort = grpcBound.value;
-    logger.info({ grpc_port: grpcPort, http_port: httpPort, llm: llm.name, tts: tts.name, memory: memory.name }, 'server listening');
+    logger.info(
+      { grpc_port: grpcPort, http_port: httpPort, tls: credentials.tls, auth: config.auth.mode, llm: llm.name, tts: tts.name, memory: memory.name },
+      'server listening',
+    );
 
     const warmUp = new AbortController();
     const ready = (async () => {
@@ -374,7 +393,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ],
       cleanups: [...cleanups].reverse().map((run, i) => [`clean-up ${cleanups.length - i}`, run] as const),
     });
-    return { grpcPort, httpPort, service, metrics, llm, updates, ready, shutdown };
+    return { grpcPort, httpPort, service, metrics, llm, updates, admission, reloadTls: credentials.reload, ready, shutdown };
   } catch (error) {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
     throw error;

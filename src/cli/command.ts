@@ -35,6 +35,8 @@ export interface CliContext {
   readonly stderr: OutputStream;
   /** NEXY_SERVER, read by main.ts: the server when --server is not given. */
   readonly defaultServer?: string;
+  /** NEXY_TOKEN, read by main.ts: the device token when --token is not given. */
+  readonly defaultToken?: string;
   /** Where SIGINT is listened for; `process` outside tests. */
   readonly signals: Pick<NodeJS.Process, 'on' | 'off'>;
 }

@@ -16,6 +16,7 @@ export const connectionOptions = {
   config: { type: 'string' },
   tls: { type: 'boolean' },
   'ca-cert': { type: 'string' },
+  token: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -23,6 +24,7 @@ export const CONNECTION_USAGE = `connection:
   --server HOST:PORT   the server (default: $NEXY_SERVER, else client.server of the config)
   --tls                use TLS (the system's root certificates)
   --ca-cert FILE       use TLS with this root certificate (PEM)
+  --token TOKEN        device token, sent as "authorization: Bearer" (default: $NEXY_TOKEN)
   --config PATH        a config file merged over config/unified_config.yaml`;
 
 export interface ConnectionFlags {
@@ -30,6 +32,7 @@ export interface ConnectionFlags {
   readonly config?: string;
   readonly tls?: boolean;
   readonly 'ca-cert'?: string;
+  readonly token?: string;
 }
 
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -67,6 +70,7 @@ export function connect(flags: ConnectionFlags, context: CliContext, config: Con
   return new NexyClient({
     address,
     tls,
+    authToken: flags.token ?? (context.defaultToken || undefined),
     keepaliveTimeMs: c.keepalive_time_ms,
     keepaliveTimeoutMs: c.keepalive_timeout_ms,
     unaryDeadlineMs: c.unary_deadline_ms,

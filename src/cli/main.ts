@@ -47,6 +47,11 @@ const COMMANDS: readonly CommandEntry[] = [
     summary: 'forget --hardware-id ID    remove everything remembered about a device',
     load: async () => (await import('./forget.js')).forget,
   },
+  {
+    name: 'token',
+    summary: 'token issue|revoke|list    device tokens (auth.mode token)',
+    load: async () => (await import('./token.js')).token,
+  },
 ];
 
 const USAGE = `usage: nexy <command> [options]
@@ -57,13 +62,14 @@ ${COMMANDS.map((c) => `  ${c.summary}`).join('\n')}
 \`nexy <command> --help\` describes a command.
 `;
 
-/** The process environment main reads: NEXY_SERVER only, handed to the commands as a default. */
+/** The process environment main reads: NEXY_SERVER and NEXY_TOKEN, handed to the commands as defaults. */
 export interface MainEnvironment {
   readonly NEXY_SERVER?: string;
+  readonly NEXY_TOKEN?: string;
 }
 
 /** The `nexy` command line. Resolves to the process exit code (2: bad usage). */
-export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER: process.env.NEXY_SERVER }): Promise<number> {
+export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER: process.env.NEXY_SERVER, NEXY_TOKEN: process.env.NEXY_TOKEN }): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help') {
     (name === undefined ? process.stderr : process.stdout).write(USAGE);
@@ -78,6 +84,7 @@ export async function main(argv: string[], env: MainEnvironment = { NEXY_SERVER:
     stdout: process.stdout,
     stderr: process.stderr,
     defaultServer: env.NEXY_SERVER,
+    defaultToken: env.NEXY_TOKEN,
     signals: process,
   };
   try {

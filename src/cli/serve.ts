@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import { ServiceUnreachableError } from '../errors.js';
+import { describeTlsError } from '../grpc/tls.js';
 import { createLogger } from '../observability/logger.js';
 import { installProcessGuards } from '../observability/process-guards.js';
 import { startServer } from '../server.js';
@@ -53,6 +54,15 @@ export async function serve(args: { config?: string }): Promise<number> {
       logger.info({ signal }, 'signal received');
       stop({ signal }, 0);
     };
+    // SIGHUP: certificate rotation. New connections get the new certificate; open ones keep theirs.
+    process.on('SIGHUP', () => {
+      try {
+        if (running.reloadTls()) logger.info('tls certificate reloaded');
+        else logger.info('SIGHUP: no TLS configured, nothing to reload');
+      } catch (error) {
+        logger.error({ problem: describeTlsError(error) }, 'tls reload failed; the previous certificate stays');
+      }
+    });
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     // The ports are open; a warm-up that fails (the speech engine cannot load) is fatal, as it

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorKinds } from '../errors.js';
+import { authSection, limitsSection, quotasSection, tlsSection } from './security-schema.js';
 
 // zod compiles a fast path per schema on its first parse (new Function), which pays off only for
 // schemas parsed very often. Ours are parsed once (the config at start-up) or rarely (release
@@ -34,6 +35,7 @@ const grpcSection = z.strictObject({
   keepalive_timeout_ms: positiveInt,
   max_active_turns: positiveInt,
   stream_high_water_bytes: positiveInt,
+  tls: tlsSection,
 });
 
 const httpSection = z.strictObject({
@@ -326,6 +328,12 @@ export const configSchema = z.strictObject({
   pipeline: pipelineSection,
   client: clientSection,
   updates: updatesSection,
+  limits: limitsSection,
+  quotas: quotasSection,
+  auth: authSection,
+}).refine((c) => c.auth.mode === 'none' || c.memory_management.backend !== 'none', {
+  message: 'auth.mode token keeps its tokens in the memory database: set memory_management.backend to sqlite or postgres',
+  path: ['auth', 'mode'],
 });
 
 /** The validated, frozen configuration passed down from the composition root. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { AnswerTicket, CallGuard, CallIdentity } from '../admission/call-guard.js';
 import type { Config } from '../config/schema.js';
 import { AppError, toAppError } from '../errors.js';
 import {
@@ -33,6 +34,8 @@ export interface StreamingServiceDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly service: NexyService;
+  /** Rate limits, device tokens, answer slots and quotas (src/admission); none: every call is let in. */
+  readonly guard?: CallGuard;
 }
 
 function audioChunk(piece: AudioPiece) {
@@ -106,6 +109,13 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     log[level]({ kind: error.kind, reason: error.message, cause: causeText(error) }, message);
   }
 
+  /** The guard's admission of a call: its peer and `authorization` metadata, read here. */
+  async function admit(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, identity: Omit<CallIdentity, 'peer' | 'authorization'>): Promise<void> {
+    if (deps.guard === undefined) return;
+    const authorization = call.metadata.get('authorization')[0];
+    await deps.guard.admit({ ...identity, peer: call.getPeer(), authorization: typeof authorization === 'string' ? authorization : undefined });
+  }
+
   /** Ends a stream that failed: one error_message if nothing was sent yet, else a quiet stop. */
   function failStream<T>(
     call: ServerWritableStream<unknown, T>,
@@ -173,6 +183,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     const writer = new FlowWriter(call, { highWaterBytes: highWater, queued: metrics.streamQueuedBytes });
     let dataSent = false;
     let turn = false;
+    let answer: AnswerTicket | undefined;
     try {
       const validation = validateStreamRequest(
         {
@@ -191,6 +202,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       );
       if (!validation.ok) throw new AppError('bad_input', `invalid request: ${validation.problems.join('; ')}`);
       const valid = validation.value;
+      await admit(call, { call: valid.phase, hardwareId: valid.hardwareId });
 
       if (valid.phase === 'collect') {
         const result = await service.collect(valid);
@@ -203,6 +215,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
 
       log.info({ prompt_chars: valid.prompt.length, screenshot: Boolean(valid.screenshot) }, 'commit');
       turn = true;
+      answer = await deps.guard?.beginAnswer(valid.hardwareId, controller, log);
       for await (const event of service.commit(valid, controller.signal, log)) {
         const { message, bytes } = turnMessage(event, valid.sessionId);
         await writer.write(message, bytes, controller.signal);
@@ -215,6 +228,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       failStream(call, 'StreamAudio', toAppError(error, controller.signal), dataSent, streamError, log, rid);
     } finally {
       writer.close();
+      answer?.end(dataSent);
       if (turn) metrics.streamQueuedPeakBytes.observe(writer.peakQueuedBytes);
     }
   }
@@ -236,6 +250,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     const writer = new FlowWriter(call, { highWaterBytes: highWater, queued: metrics.streamQueuedBytes });
     let dataSent = false;
     try {
+      await admit(call, { call: 'welcome' });
       if (request.text.length > limits.maxPromptChars) {
         throw new AppError('bad_input', `text is longer than ${limits.maxPromptChars} characters`);
       }
@@ -286,6 +301,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     try {
       const problem = hardwareIdProblem(hardwareId);
       if (problem) throw new AppError('bad_input', `invalid request: ${problem}`);
+      await admit(call, { call: 'interrupt', hardwareId });
       const stopped = await service.interrupt(hardwareId);
       log.info({ interrupted: stopped }, 'interrupt');
       metrics.requests.inc({ rpc: 'InterruptSession', status: status[status.OK] });
@@ -315,6 +331,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
         request.model.length > 128 ? 'model is longer than 128 characters' : undefined,
       ].filter((p): p is string => p !== undefined);
       if (problems.length > 0) throw new AppError('bad_input', `invalid request: ${problems.join('; ')}`);
+      await admit(call, { call: 'usage', hardwareId: request.hardwareId });
       await service.reportUsage({
         hardwareId: request.hardwareId,
         sessionId: request.sessionId,

@@ -298,7 +298,7 @@ export function memoryStoreSuite(backend: SuiteBackend): void {
       const section = database.section();
       const first = await openMemoryDb(section.backend === 'postgres' ? { backend: 'postgres', postgres: section.postgres } : { backend: 'sqlite', sqlite: section.sqlite });
       peeks.push(first.db);
-      assert.deepEqual(first.applied, ['001-initial']);
+      assert.deepEqual(first.applied, ['001-initial', '002-admission']);
       const schema = section.backend === 'postgres' ? section.postgres.schema : undefined;
       assert.deepEqual(await migrateMemoryDb(first.db, schema), []);
       const second = await openMemoryDb(section.backend === 'postgres' ? { backend: 'postgres', postgres: section.postgres } : { backend: 'sqlite', sqlite: section.sqlite });

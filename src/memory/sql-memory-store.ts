@@ -224,6 +224,14 @@ export class SqlMemoryStore implements MemoryBackend {
     });
   }
 
+  /**
+   * The open database and its id → key mapping, for the tables other modules keep beside the
+   * memory (quota counters, device tokens): one connection pool, one hashing of hardware ids.
+   */
+  get database(): { readonly db: MemoryDb; readonly keyOf: HardwareKeyFn } {
+    return { db: this.#db, keyOf: this.#keyOf };
+  }
+
   /** Readiness: undefined when the database answers a trivial query, else why not. */
   async ping(): Promise<string | undefined> {
     if (this.#closed) return 'memory store is closed';
