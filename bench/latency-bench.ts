@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../src/observability/logger.js';
-import { SentenceSplitter, sentenceSplitterOptions, type SentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
+import { SentenceSplitter, sentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
 import { chooseLlm } from '../src/server.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../src/text-processing/provider.js';
 import { HARDWARE_ID, startTestServer, testConfig } from '../test/support/harness.js';
-import { now, type BenchJob, type BenchTiming } from './bench-client.js';
+import type { BenchJob, BenchTiming } from './bench-client.js';
+import { SentenceEndClock } from './sentence-end-clock.js';
 
 /** The scenario: the scripted model emits a five-sentence reply at once. */
 export const REPLY =
@@ -37,36 +37,6 @@ export interface LatencySamples {
   readonly welcomeFirstChunkMs: number[];
   /** Calls that did not end with status OK (should be 0). */
   readonly failedCalls: number;
-}
-
-/**
- * A language model wrapper that notes, per prompt, when it yields the token after which the
- * server's splitter (same options) can cut the first segment: the moment the first sentence's
- * end reaches the server.
- */
-class SentenceEndClock implements LlmProvider {
-  readonly name: string;
-  readonly firstSegmentAt = new Map<string, number>();
-  readonly #inner: LlmProvider;
-  readonly #splitter: SentenceSplitterOptions;
-
-  constructor(inner: LlmProvider, splitter: SentenceSplitterOptions) {
-    this.name = inner.name;
-    this.#inner = inner;
-    this.#splitter = splitter;
-  }
-
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    const splitter = new SentenceSplitter(this.#splitter);
-    let marked = false;
-    for await (const event of this.#inner.stream(request, signal)) {
-      if (!marked && event.type === 'text' && splitter.push(event.text).length > 0) {
-        marked = true;
-        this.firstSegmentAt.set(request.prompt, now());
-      }
-      yield event;
-    }
-  }
 }
 
 /** Runs jobs one at a time on the client thread. */
