@@ -5,10 +5,13 @@
 import { cpus } from 'node:os';
 import { SENTENCE_CASES, splitterAccuracy } from '../src/pipeline/sentence-cases.js';
 import { benchLatency } from './latency-bench.js';
+import { loadSettingsFromEnv, runLoadBench } from './load/load-bench.js';
 import { benchMemory } from './memory-bench.js';
 
 const TURNS = Number(process.env.NEXY_BENCH_TURNS ?? 30);
 const WARMUP = Number(process.env.NEXY_BENCH_WARMUP ?? 5);
+/** `npm run bench -- --load` or NEXY_BENCH_LOAD=1: the load benchmark (`npm run bench:load`) after the table. */
+const LOAD = process.argv.includes('--load') || process.env.NEXY_BENCH_LOAD === '1';
 
 function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
@@ -57,6 +60,10 @@ async function main(): Promise<void> {
     ])}\n`,
   );
   if (latency.failedCalls > 0) process.stdout.write(`\nnote: ${latency.failedCalls} call(s) did not end with status OK\n`);
+  if (LOAD) {
+    process.stdout.write('\n');
+    await runLoadBench(loadSettingsFromEnv());
+  }
 }
 
 main().then(
