@@ -27,6 +27,8 @@ export interface TurnSamples {
   readonly firstAudioMs: number[];
   /** The model yields the token that completes its first segment → that segment's first audio chunk received. */
   readonly sentenceEndToAudioMs: number[];
+  /** COMMIT sent → the server asks the model: gRPC in plus the turn's set-up. */
+  readonly commitToModelMs: number[];
 }
 
 /** What `benchLatency` measured. */
@@ -88,7 +90,7 @@ export async function benchLatency(turns: number, warmup: number): Promise<Laten
     const server = await startTestServer(config, { llm });
     const client = new BenchClient(server.address);
     const firstSegment = new SentenceSplitter(splitter).push(REPLY)[0] ?? '';
-    const samples: TurnSamples = { label: variant.label, firstSegment, firstAudioMs: [], sentenceEndToAudioMs: [] };
+    const samples: TurnSamples = { label: variant.label, firstSegment, firstAudioMs: [], sentenceEndToAudioMs: [], commitToModelMs: [] };
     try {
       for (let i = 0; i < warmup + turns; i++) {
         const prompt = `benchmark question number ${i}`;
@@ -98,6 +100,8 @@ export async function benchLatency(turns: number, warmup: number): Promise<Laten
         samples.firstAudioMs.push(timing.firstAudioAt - timing.sentAt);
         const end = llm.firstSegmentAt.get(prompt);
         if (end !== undefined) samples.sentenceEndToAudioMs.push(timing.firstAudioAt - end);
+        const requested = llm.requestedAt.get(prompt);
+        if (requested !== undefined) samples.commitToModelMs.push(requested - timing.sentAt);
       }
       result.turns.push(samples);
       if (index > 0) continue;
