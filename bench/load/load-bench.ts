@@ -63,10 +63,12 @@ export function loadSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): LoadS
 /** One level's figures. Times in milliseconds. */
 export interface LevelRow {
   readonly level: number;
-  /** Streams that stuttered, failed or ran out of time. */
+  /** Streams that stuttered, failed or were cut off at the deadline. */
   readonly stuttering: number;
-  /** Streams that did not end with OK (RESOURCE_EXHAUSTED, timeout…). */
+  /** Streams that ended with an error status (RESOURCE_EXHAUSTED…). */
   readonly failed: number;
+  /** Streams still open at the level's deadline, cancelled by the client. */
+  readonly cutOff: number;
   readonly worstLatenessMs: number;
   readonly stallMsTotal: number;
   readonly firstAudio: { readonly p50: number; readonly p99: number };
@@ -95,9 +97,11 @@ export function levelRow(
   cpuMs: number,
   wallMs: number,
 ): LevelRow {
-  const failed = streams.filter((s) => s.code !== 0).length;
+  const failed = streams.filter((s) => s.code > 0).length;
+  const cutOff = streams.filter((s) => s.code === -1).length;
   const stuttering = streams.filter((s) => s.code !== 0 || s.lateChunks > 0).length;
-  const ok = streams.filter((s) => s.code === 0 && !Number.isNaN(s.firstAudioAt));
+  // Every stream that got audio, those cut off at the deadline included: what they heard was real.
+  const ok = streams.filter((s) => s.code <= 0 && !Number.isNaN(s.firstAudioAt));
   const segmentToAudio = ok.flatMap((s) => {
     const at = notes.firstSegmentAt.get(s.prompt);
     return at === undefined ? [] : [s.firstAudioAt - at];
@@ -111,6 +115,7 @@ export function levelRow(
     level,
     stuttering,
     failed,
+    cutOff,
     worstLatenessMs: ok.reduce((worst, s) => (Number.isNaN(s.worstLatenessMs) ? worst : Math.max(worst, s.worstLatenessMs)), -Infinity),
     stallMsTotal: streams.reduce((sum, s) => sum + s.stallMs, 0),
     firstAudio: quantiles(ok.map((s) => s.firstAudioAt - s.sentAt)),
@@ -194,7 +199,7 @@ export function formatLoadTable(rows: readonly LevelRow[]): string {
   ];
   const body = rows.map((r) => [
     String(r.level),
-    `${r.stuttering}${r.failed > 0 ? ` (${r.failed} failed)` : ''}`,
+    `${r.stuttering}${r.failed > 0 ? ` (${r.failed} failed)` : ''}${r.cutOff > 0 ? ` (${r.cutOff} cut off at the deadline)` : ''}`,
     signedMs(r.worstLatenessMs),
     pair(r.firstAudio),
     pair(r.textToAudio),

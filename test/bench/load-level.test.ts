@@ -18,7 +18,7 @@ const stream = (prompt: string, fields: Partial<StreamReport> = {}): StreamRepor
   ...fields,
 });
 
-test('a level counts failed and timed-out streams as stuttering, and only clean streams in the latencies', () => {
+test('a level counts failed and cut-off streams as stuttering; latencies of every stream that got audio', () => {
   const streams = [
     stream('a'),
     stream('b', { lateChunks: 2, worstLatenessMs: 40, stallMs: 55, firstAudioAt: 1300 }),
@@ -38,12 +38,13 @@ test('a level counts failed and timed-out streams as stuttering, and only clean 
   };
   const row = levelRow(4, streams, notes, 760, 2000);
   assert.equal(row.stuttering, 3);
-  assert.equal(row.failed, 2);
-  // The timed-out stream's lateness is not a playback figure: it was cut off.
-  assert.equal(row.worstLatenessMs, 40);
+  assert.equal(row.failed, 1);
+  assert.equal(row.cutOff, 1);
+  // What the cut-off stream heard before the deadline counts; the failed one heard nothing.
+  assert.equal(row.worstLatenessMs, 900);
   assert.equal(row.stallMsTotal, 55);
-  assert.deepEqual(row.firstAudio, { p50: 100, p99: 300 });
-  assert.deepEqual(row.segmentToAudio, { p50: 20, p99: 200 });
+  assert.deepEqual(row.firstAudio, { p50: 300, p99: 4000 });
+  assert.deepEqual(row.segmentToAudio, { p50: 200, p99: 3800 });
   assert.deepEqual(row.commitToModel, { p50: 2, p99: 4 });
   assert.equal(row.audioSeconds, 38);
   assert.equal(row.cpuMsPerAudioSecond, 20);
