@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../src/observability/logger.js';
-import { SentenceSplitter, sentenceSplitterOptions, type SentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
+import { SentenceSplitter, sentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
 import { chooseLlm } from '../src/server.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../src/text-processing/provider.js';
 import { HARDWARE_ID, startTestServer, testConfig } from '../test/support/harness.js';
-import { now, type BenchJob, type BenchTiming } from './bench-client.js';
+import type { BenchJob, BenchTiming } from './bench-client.js';
+import { SentenceEndClock } from './sentence-end-clock.js';
 
 /** The issue's scenario: the scripted model emits a five-sentence reply at once. */
 export const REPLY =
@@ -12,10 +12,13 @@ export const REPLY =
   'It has been the capital for many centuries. Paris is also the largest city in the country. ' +
   'Let me know if you would like to hear more.';
 
-/** Pipeline settings measured: the shipped ones, and the first fragment cut at the first comma. */
+/**
+ * Pipeline settings measured: the shipped ones (the first fragment may end at the first comma),
+ * and the earlier default that waited for 24 characters (the whole first sentence here).
+ */
 export const VARIANTS: ReadonlyArray<{ readonly label: string; readonly pipeline: { readonly first_fragment_min_chars?: number } }> = [
   { label: 'shipped config', pipeline: {} },
-  { label: 'first_fragment_min_chars: 4', pipeline: { first_fragment_min_chars: 4 } },
+  { label: 'first_fragment_min_chars: 24 (the default before)', pipeline: { first_fragment_min_chars: 24 } },
 ];
 
 /** Latency samples of one variant, in milliseconds. */
@@ -27,6 +30,8 @@ export interface TurnSamples {
   readonly firstAudioMs: number[];
   /** The model yields the token that completes its first segment → that segment's first audio chunk received. */
   readonly sentenceEndToAudioMs: number[];
+  /** COMMIT sent → the server asks the model: gRPC in plus the turn's set-up. */
+  readonly commitToModelMs: number[];
 }
 
 /** What `benchLatency` measured. */
@@ -37,36 +42,6 @@ export interface LatencySamples {
   readonly welcomeFirstChunkMs: number[];
   /** Calls that did not end with status OK (should be 0). */
   readonly failedCalls: number;
-}
-
-/**
- * A language model wrapper that notes, per prompt, when it yields the token after which the
- * server's splitter (same options) can cut the first segment: the moment the first sentence's
- * end reaches the server.
- */
-class SentenceEndClock implements LlmProvider {
-  readonly name: string;
-  readonly firstSegmentAt = new Map<string, number>();
-  readonly #inner: LlmProvider;
-  readonly #splitter: SentenceSplitterOptions;
-
-  constructor(inner: LlmProvider, splitter: SentenceSplitterOptions) {
-    this.name = inner.name;
-    this.#inner = inner;
-    this.#splitter = splitter;
-  }
-
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    const splitter = new SentenceSplitter(this.#splitter);
-    let marked = false;
-    for await (const event of this.#inner.stream(request, signal)) {
-      if (!marked && event.type === 'text' && splitter.push(event.text).length > 0) {
-        marked = true;
-        this.firstSegmentAt.set(request.prompt, now());
-      }
-      yield event;
-    }
-  }
 }
 
 /** Runs jobs one at a time on the client thread. */
@@ -121,7 +96,7 @@ export async function benchLatency(turns: number, warmup: number): Promise<Laten
     const server = await startTestServer(config, { llm });
     const client = new BenchClient(server.address);
     const firstSegment = new SentenceSplitter(splitter).push(REPLY)[0] ?? '';
-    const samples: TurnSamples = { label: variant.label, firstSegment, firstAudioMs: [], sentenceEndToAudioMs: [] };
+    const samples: TurnSamples = { label: variant.label, firstSegment, firstAudioMs: [], sentenceEndToAudioMs: [], commitToModelMs: [] };
     try {
       for (let i = 0; i < warmup + turns; i++) {
         const prompt = `benchmark question number ${i}`;
@@ -131,6 +106,8 @@ export async function benchLatency(turns: number, warmup: number): Promise<Laten
         samples.firstAudioMs.push(timing.firstAudioAt - timing.sentAt);
         const end = llm.firstSegmentAt.get(prompt);
         if (end !== undefined) samples.sentenceEndToAudioMs.push(timing.firstAudioAt - end);
+        const requested = llm.requestedAt.get(prompt);
+        if (requested !== undefined) samples.commitToModelMs.push(requested - timing.sentAt);
       }
       result.turns.push(samples);
       if (index > 0) continue;

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import type pg from 'pg';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
@@ -116,7 +116,32 @@ function openSqlite(options: MemorySection['sqlite']): MemoryDb {
   // process crash or restart (what the server needs); only a power loss can drop the last commit.
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
-  return new Kysely<MemoryTables>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<MemoryTables>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
+}
+
+/** Prepared statements kept per SQL text; far more than the store's fixed set of queries. */
+const SQLITE_STATEMENTS_MAX = 256;
+
+/**
+ * The database as Kysely sees it, with each statement prepared once: Kysely prepares every query
+ * anew, and on SQLite preparing costs more than running the small queries on a turn's path.
+ * Kysely runs one query at a time on its one connection, so a statement is never reused while
+ * another call still iterates it. SQLite re-prepares a kept statement itself after a schema change.
+ */
+function keepingStatements(database: SqliteDatabase.Database): SqliteDialectDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare: (sql) => {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = database.prepare(sql);
+        if (statements.size >= SQLITE_STATEMENTS_MAX) statements.delete(statements.keys().next().value as string);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 function isSqliteInMemory(path: string): boolean {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { AppError, throwIfAborted } from '../errors.js';
@@ -26,11 +26,14 @@ export class SqlMemoryStore implements MemoryBackend {
   readonly #section: SqlMemorySection;
   #closed = false;
 
+  readonly #contextQueries: ContextQueries;
+
   private constructor(db: MemoryDb, dialect: MemoryDialect, keyOf: HardwareKeyFn, section: SqlMemorySection) {
     this.#db = db;
     this.name = dialect;
     this.#keyOf = keyOf;
     this.#section = section;
+    this.#contextQueries = compileContextQueries(db);
   }
 
   /** Opens the database, runs pending migrations and resolves the hardware id hash key. */
@@ -57,29 +60,13 @@ export class SqlMemoryStore implements MemoryBackend {
   async context(hardwareId: string, budget: ContextBudget, signal?: AbortSignal): Promise<MemoryContext> {
     if (signal) throwIfAborted(signal);
     const key = this.#keyOf(hardwareId);
+    const { turns: turnsQuery, notes: notesQuery } = this.#contextQueries;
     const [turns, notes] = await this.#run(() =>
       Promise.all([
         budget.maxTurns > 0 && budget.maxChars > 0
-          ? this.#db
-              .selectFrom('turns')
-              .select(['user_text', 'assistant_text', 'interrupted'])
-              .where('hardware_key', '=', key)
-              .orderBy('ended_at', 'desc')
-              .limit(budget.maxTurns)
-              .execute()
+          ? this.#db.executeQuery(turnsQuery.bind(key, budget.maxTurns)).then((r) => r.rows)
           : Promise.resolve([]),
-        this.#db
-          .selectFrom('summaries')
-          .select([sql<string>`'summary'`.as('kind'), 'summary as text', 'updated_at as at'])
-          .where('hardware_key', '=', key)
-          .unionAll(
-            this.#db
-              .selectFrom('facts')
-              .select([sql<string>`'fact'`.as('kind'), 'fact as text', 'created_at as at'])
-              .where('hardware_key', '=', key),
-          )
-          .orderBy('at')
-          .execute(),
+        this.#db.executeQuery(notesQuery.bind(key, 0)).then((r) => r.rows),
       ]),
     );
     if (signal) throwIfAborted(signal);
@@ -258,6 +245,60 @@ export class SqlMemoryStore implements MemoryBackend {
       throw unavailable(error);
     }
   }
+}
+
+/** A query compiled once; `bind` fills in the hardware key and the row limit of one call. */
+interface PreparedQuery<Row> {
+  bind(key: string, limit: number): CompiledQuery<Row>;
+}
+
+interface ContextQueries {
+  readonly turns: PreparedQuery<{ user_text: string; assistant_text: string; interrupted: number }>;
+  readonly notes: PreparedQuery<{ kind: string; text: string; at: number }>;
+}
+
+// Stand-ins compiled into the queries' parameter lists, replaced by the call's own values.
+const KEY_PARAMETER = '\u0000hardware_key';
+const LIMIT_PARAMETER = 2_147_483_647;
+
+/**
+ * The context queries, built and compiled at open: building and compiling a Kysely query costs
+ * more than running it on SQLite, and the context is on every turn's path to the model.
+ */
+function compileContextQueries(db: MemoryDb): ContextQueries {
+  const prepared = <Row>(query: { compile(): CompiledQuery<Row> }): PreparedQuery<Row> => {
+    const compiled = query.compile();
+    return {
+      bind: (key, limit) =>
+        CompiledQuery.raw(
+          compiled.sql,
+          compiled.parameters.map((p) => (p === KEY_PARAMETER ? key : p === LIMIT_PARAMETER ? limit : p)),
+        ) as CompiledQuery<Row>,
+    };
+  };
+  return {
+    turns: prepared(
+      db
+        .selectFrom('turns')
+        .select(['user_text', 'assistant_text', 'interrupted'])
+        .where('hardware_key', '=', KEY_PARAMETER)
+        .orderBy('ended_at', 'desc')
+        .limit(LIMIT_PARAMETER),
+    ),
+    notes: prepared(
+      db
+        .selectFrom('summaries')
+        .select([sql<string>`'summary'`.as('kind'), 'summary as text', 'updated_at as at'])
+        .where('hardware_key', '=', KEY_PARAMETER)
+        .unionAll(
+          db
+            .selectFrom('facts')
+            .select([sql<string>`'fact'`.as('kind'), 'fact as text', 'created_at as at'])
+            .where('hardware_key', '=', KEY_PARAMETER),
+        )
+        .orderBy('at'),
+    ),
+  };
 }
 
 function unavailable(error: unknown): AppError {

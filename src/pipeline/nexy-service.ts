@@ -159,6 +159,10 @@ export class NexyService {
     const { textProcessing } = this.#deps;
 
     try {
+      // The user's context does not depend on the prompt: it is fetched while the buffer is taken
+      // (two round trips at once with Redis and PostgreSQL), and dropped if the prompt is blocked.
+      const pendingContext = this.#context(request.hardwareId, controller.signal, log);
+      pendingContext.catch(() => undefined);
       const collected = await collectStore.take({ hardwareId: request.hardwareId, sessionId: request.sessionId });
       metrics.collectBuffers.set(collectStore.buffered);
       const merged = mergeSpeech(collected?.text ?? '', request.prompt !== '' ? request.prompt : request.piece);
@@ -184,7 +188,7 @@ export class NexyService {
       log.debug({ pii: { prompt: verdict.masked }, screenshot: Boolean(screenshot) }, 'turn started');
 
       if (verdict.blocked) log.info({ pattern: verdict.pattern }, 'prompt blocked by a filter: the refusal is spoken instead');
-      const context = verdict.blocked ? EMPTY_CONTEXT : await this.#context(request.hardwareId, controller.signal, log);
+      const context = verdict.blocked ? EMPTY_CONTEXT : await pendingContext;
       const llmRequest = buildLlmRequest({
         systemPrompt: textProcessing.systemPrompt,
         context,

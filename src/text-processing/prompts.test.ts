@@ -160,6 +160,21 @@ describe('loadSystemPrompt', () => {
     );
   });
 
+  it('the clock moves on between turns: a new minute (or day) is told to the model', () => {
+    let now = new Date('2025-03-14T23:59:10Z');
+    const result = loadSystemPrompt(section(), { baseDir: dir, now: () => now });
+    assert.ok(result.ok);
+    const turn = { prompt: 'hi', memory: { facts: [], summary: '' }, actionsOffered: false };
+    assert.equal(result.prompt.values(turn).time, '23:59');
+    now = new Date('2025-03-14T23:59:50Z');
+    assert.equal(result.prompt.values(turn).time, '23:59');
+    now = new Date('2025-03-15T00:00:00Z');
+    assert.deepEqual([result.prompt.values(turn).date, result.prompt.values(turn).time], ['Saturday, 15 March 2025', '00:00']);
+    // A clock set back (NTP) is followed too.
+    now = new Date('2025-03-14T23:58:59Z');
+    assert.equal(result.prompt.values(turn).time, '23:58');
+  });
+
   it('an absolute path is used as it is', () => {
     assert.ok(loadSystemPrompt(section({ system: join(dir, 'system.md') }), { baseDir: '/nonexistent', now: () => FIXED }).ok);
   });

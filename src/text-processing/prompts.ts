@@ -96,13 +96,22 @@ export function detectLanguage(text: string, fallback: string): string {
 
 const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
 
+// Per turn the same few codes come back; Intl's lookup is not free, so names are kept.
+const languageNameCache = new Map<string, string>();
+const LANGUAGE_NAME_CACHE_MAX = 256;
+
 /** `ru` → `Russian`; a code Intl does not know is returned as it is. */
 export function languageName(code: string): string {
+  const cached = languageNameCache.get(code);
+  if (cached !== undefined) return cached;
+  let name: string;
   try {
-    return languageNames.of(code) ?? code;
+    name = languageNames.of(code) ?? code;
   } catch {
-    return code;
+    name = code;
   }
+  if (languageNameCache.size < LANGUAGE_NAME_CACHE_MAX) languageNameCache.set(code, name);
+  return name;
 }
 
 /** What was remembered about the user, as a block of the system prompt; '' when nothing. */
@@ -123,13 +132,23 @@ export function screenLine(screenshot: { readonly width?: number; readonly heigh
 const ACTIONS_LINE =
   "You can act on the user's Mac with the commands offered as tools. Use one only when the user asks for it, and say in a few words what you are doing.";
 
+// Building an Intl.DateTimeFormat costs far more than using one (about half a millisecond of a
+// turn's set-up): one per zone, made on first use.
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
+function clockFormat(timeZone: string): Intl.DateTimeFormat {
+  let format = clockFormats.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    clockFormats.set(timeZone, format);
+  }
+  return format;
+}
+
 /** Date and time of `now` in a zone, worded the same on every ICU version. */
 export function clockValues(now: Date, timeZone: string): { date: string; time: string } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-      .formatToParts(now)
-      .map((p) => [p.type, p.value]),
-  );
+  const parts: Partial<Record<Intl.DateTimeFormatPartTypes, string>> = {};
+  for (const part of clockFormat(timeZone).formatToParts(now)) parts[part.type] = part.value;
   return { date: `${parts.weekday}, ${parts.day} ${parts.month} ${parts.year}`, time: `${parts.hour}:${parts.minute}` };
 }
 
@@ -158,6 +177,8 @@ export interface PromptTurn {
 export class SystemPrompt {
   readonly #template: PromptTemplate;
   readonly #options: SystemPromptOptions;
+  /** `{{date}}`/`{{time}}` change once a minute: the last minute's values, reused within it. */
+  #clock: { readonly minute: number; readonly values: { date: string; time: string } } | undefined;
 
   constructor(template: PromptTemplate, options: SystemPromptOptions) {
     this.#template = template;
@@ -166,10 +187,10 @@ export class SystemPrompt {
 
   /** The variables of one turn; exposed for tests and for logging what the model was told. */
   values(turn: PromptTurn): Record<PromptVariable, string> {
-    const { assistantName, timeZone, defaultLanguage, now } = this.#options;
+    const { assistantName, timeZone, defaultLanguage } = this.#options;
     return {
       assistant_name: assistantName,
-      ...clockValues(now(), timeZone),
+      ...this.#clockValues(),
       timezone: timeZone,
       user_language: languageName(detectLanguage(turn.prompt, defaultLanguage)),
       memory: memoryBlock(turn.memory),
@@ -180,6 +201,14 @@ export class SystemPrompt {
 
   render(turn: PromptTurn): string {
     return this.#template.render(this.values(turn));
+  }
+
+  #clockValues(): { date: string; time: string } {
+    const now = this.#options.now();
+    // Every zone's offset is a whole number of minutes, so a UTC minute is a minute of the zone too.
+    const minute = Math.floor(now.getTime() / 60_000);
+    if (this.#clock?.minute !== minute) this.#clock = { minute, values: clockValues(now, this.#options.timeZone) };
+    return this.#clock.values;
   }
 }
 

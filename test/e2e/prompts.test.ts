@@ -42,6 +42,8 @@ describe('system prompt, filters and usage end to end (fake OpenAI, SQLite memor
         filters: { blocked_patterns: ['\\bforbidden topic\\b'] },
       },
       memory_management: { backend: 'sqlite', store_raw_hardware_id: true },
+      // The refusals are compared whole, as one text_chunk: no opener ("Sorry,") cut off first.
+      pipeline: { first_fragment_min_chars: 100 },
     });
     sqlitePath = config.memory_management.sqlite.path;
     const logger = pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
