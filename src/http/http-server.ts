@@ -58,7 +58,7 @@ function json(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
-/** The operations port: /health, /ready, /status and /metrics (CONTRACT.md §5). */
+/** The operations port: /health, /ready, /status and /metrics (docs/ARCHITECTURE.md, `src/http/`). */
 export function createHttpServer(deps: HttpDeps): Server {
   const { logger, metrics } = deps;
 
