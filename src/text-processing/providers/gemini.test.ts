@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ApiError } from '@google/genai';
 import { startFakeGemini, type FakeGemini } from '../../../test/fakes/gemini-server.js';
-import { llmProviderContract } from '../../../test/support/llm-provider-contract.js';
-import type { LlmEvent, LlmRequest } from '../provider.js';
+import { collectStream, llmProviderContract } from '../../../test/support/llm-provider-contract.js';
+import type { LlmRequest } from '../provider.js';
 import { GeminiProvider, type GeminiProviderOptions } from './gemini.js';
 
 const TEST_TIMEOUT = { timeout: 10_000 };
@@ -23,24 +23,8 @@ const openApp = {
   parameters: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false },
 };
 
-interface Outcome {
-  events: LlmEvent[];
-  texts: string[];
-  error: unknown;
-}
-
-async function run(provider: GeminiProvider, req: LlmRequest = request, signal = new AbortController().signal): Promise<Outcome> {
-  const out: Outcome = { events: [], texts: [], error: undefined };
-  try {
-    for await (const event of provider.stream(req, signal)) {
-      out.events.push(event);
-      if (event.type === 'text') out.texts.push(event.text);
-    }
-  } catch (error) {
-    out.error = error;
-  }
-  return out;
-}
+/** Every event of one stream and the error that ended it. */
+const run = (provider: GeminiProvider, req: LlmRequest = request, signal?: AbortSignal) => collectStream(provider, req, signal);
 
 describe('GeminiProvider', () => {
   let fake: FakeGemini;
