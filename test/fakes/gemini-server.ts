@@ -17,19 +17,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Content, Tool } from '@google/genai';
-import {
-  drop,
-  parseJson,
-  pause,
-  replyChunks,
-  sendEvent as sendSseEvent,
-  sendJson as sendJsonWith,
-  startRecordingHttp,
-  stopBefore,
-  type ExchangeOutcome,
-  type RecordedRequest,
-  type RecordingHttp,
-} from './recording-http.js';
+import { drop, parseJson, pause, replyChunks, sendEvent as sendSseEvent, sendJson as sendJsonWith, startRecordingHttp, stopBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How the fake answers one request. Every field is optional; `{}` is a quick, healthy reply. */
 export interface FakeGeminiScript {
@@ -124,16 +112,7 @@ export function startFakeGemini(initial: FakeGeminiScript = {}): Promise<FakeGem
   });
 }
 
-async function respond(
-  record: FakeGeminiRequest,
-  script: FakeGeminiScript,
-  res: ServerResponse,
-  signal: AbortSignal,
-  markDropping: () => void,
-): Promise<void> {
-  if (script.hangBeforeHeaders) return;
-  await pause(script.headersDelayMs, signal);
-
+const respond: RecordingHttpOptions<FakeGeminiScript, FakeGeminiRequest>['respond'] = async (record, script, res, signal, markDropping) => {
   if (record.method !== 'POST' || record.model === undefined) {
     return sendJson(res, 404, errorBody(404, `no route ${record.method} ${record.path}`));
   }
@@ -201,7 +180,7 @@ async function respond(
     await sendEvent(res, event({ content: { parts: parts.length > 0 ? parts : [{ text: '' }], role: 'model' }, finishReason: script.finishReason ?? 'STOP' }, true));
   }
   res.end();
-}
+};
 
 function safetyRatings(probability: string): object[] {
   return [

@@ -16,19 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
-import {
-  drop,
-  parseJson,
-  pause,
-  replyChunks,
-  sendEvent,
-  sendJson,
-  startRecordingHttp,
-  stopBefore,
-  type ExchangeOutcome,
-  type RecordedRequest,
-  type RecordingHttp,
-} from './recording-http.js';
+import { drop, parseJson, pause, replyChunks, sendEvent, sendJson, startRecordingHttp, stopBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How a fake server answers one request. Every field is optional; `{}` is a quick, healthy reply. */
 export interface FakeOpenAiScript {
@@ -120,16 +108,7 @@ export function startFakeOpenAi(initial: FakeOpenAiScript = {}): Promise<FakeOpe
   });
 }
 
-async function respond(
-  record: FakeOpenAiRequest,
-  script: FakeOpenAiScript,
-  res: ServerResponse,
-  signal: AbortSignal,
-  markDropping: () => void,
-): Promise<void> {
-  if (script.hangBeforeHeaders) return;
-  await pause(script.headersDelayMs, signal);
-
+const respond: RecordingHttpOptions<FakeOpenAiScript, FakeOpenAiRequest>['respond'] = async (record, script, res, signal, markDropping) => {
   if (record.method === 'GET' && record.path === MODELS_PATH) {
     return sendJson(res, 200, { object: 'list', data: [{ id: script.model ?? 'fake-model', object: 'model', created: 0, owned_by: 'fake' }] });
   }
@@ -218,7 +197,7 @@ async function respond(
     await sendEvent(res, { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [], usage: wireUsage(usage) });
   }
   res.end('data: [DONE]\n\n');
-}
+};
 
 function finishReasonOf(script: FakeOpenAiScript): string {
   return script.finishReason ?? (script.toolCalls?.length ? 'tool_calls' : 'stop');

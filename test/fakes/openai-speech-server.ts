@@ -15,18 +15,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { openAiErrorBody } from './openai-server.js';
-import {
-  drop,
-  parseJson,
-  pause,
-  sendJson,
-  startRecordingHttp,
-  stopBefore,
-  writeFlushed,
-  type ExchangeOutcome,
-  type RecordedRequest,
-  type RecordingHttp,
-} from './recording-http.js';
+import { drop, parseJson, pause, sendJson, startRecordingHttp, stopBefore, writeFlushed, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How the fake answers one request. `{}` is a quick, healthy answer. */
 export interface FakeSpeechScript {
@@ -87,8 +76,7 @@ export function startFakeOpenAiSpeech(initial: FakeSpeechScript = {}): Promise<F
   });
 }
 
-async function respond(record: FakeSpeechRequest, script: FakeSpeechScript, res: ServerResponse, signal: AbortSignal, markDropping: () => void): Promise<void> {
-  if (script.hangBeforeHeaders) return;
+const respond: RecordingHttpOptions<FakeSpeechScript, FakeSpeechRequest>['respond'] = async (record, script, res, signal, markDropping) => {
   if (record.method !== 'POST' || record.path !== SPEECH_PATH) return sendError(res, 404, `no route ${record.method} ${record.path}`);
   const body = record.body;
   if (body === undefined || typeof body.input !== 'string' || typeof body.voice !== 'string' || typeof body.model !== 'string') {
@@ -112,7 +100,7 @@ async function respond(record: FakeSpeechRequest, script: FakeSpeechScript, res:
     await writeFlushed(res, bytes.subarray(index * size, (index + 1) * size));
   }
   res.end();
-}
+};
 
 function sendError(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, openAiErrorBody(status, message));

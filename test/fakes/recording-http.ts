@@ -152,15 +152,24 @@ export interface RecordingHttp<S, R extends RecordedRequest> {
   close(): Promise<void>;
 }
 
-export interface RecordingHttpOptions<S, R extends RecordedRequest> {
+/** Script keys the base obeys before the fake's own `respond` runs. */
+export interface HeaderTiming {
+  /** Never send the status line: the request hangs until the client gives up. */
+  readonly hangBeforeHeaders?: boolean;
+  /** Wait before sending the status line and headers. */
+  readonly headersDelayMs?: number;
+}
+
+export interface RecordingHttpOptions<S extends HeaderTiming, R extends RecordedRequest> {
   readonly initial: S;
   /** Appended to the origin in `url`, e.g. `/v1`. */
   readonly basePath?: string;
   /** The fake's own fields of a request record, from the request and its body text. */
   record(req: IncomingMessage, body: string): Omit<R, keyof RecordedRequest>;
   /**
-   * Answers one request. `signal` aborts when the connection closes; call `markDropping` just
-   * before destroying the socket on purpose (see {@link drop}).
+   * Answers one request, once `hangBeforeHeaders` and `headersDelayMs` are dealt with. `signal`
+   * aborts when the connection closes; call `markDropping` just before destroying the socket on
+   * purpose (see {@link drop}).
    */
   respond(request: R, script: S, res: ServerResponse, signal: AbortSignal, markDropping: () => void): Promise<void> | void;
   /** Answers when `respond` throws (a bug in the fake must fail the test, not hang it). Default: destroy. */
@@ -168,7 +177,7 @@ export interface RecordingHttpOptions<S, R extends RecordedRequest> {
 }
 
 /** Starts an HTTP fake on 127.0.0.1 with an ephemeral port. */
-export async function startRecordingHttp<S, R extends RecordedRequest>(options: RecordingHttpOptions<S, R>): Promise<RecordingHttp<S, R>> {
+export async function startRecordingHttp<S extends HeaderTiming, R extends RecordedRequest>(options: RecordingHttpOptions<S, R>): Promise<RecordingHttp<S, R>> {
   const log = new ExchangeLog<S, R>(options.initial);
 
   const server = createServer((req, res) => {
@@ -196,8 +205,11 @@ export async function startRecordingHttp<S, R extends RecordedRequest>(options: 
     }
     const request = Object.assign(record, options.record(req, body)) as unknown as R;
     log.push(request);
+    const script = log.next();
+    if (script.hangBeforeHeaders) return;
     try {
-      await options.respond(request, log.next(), res, gone.signal, () => (dropping = true));
+      await pause(script.headersDelayMs, gone.signal);
+      await options.respond(request, script, res, gone.signal, () => (dropping = true));
     } catch (error) {
       // The connection went away while the script was waiting or writing: nothing left to do.
       if (!gone.signal.aborted) throw error;
