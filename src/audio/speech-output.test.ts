@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { RecordingTts, ScriptedTts, toneWithSilence } from '../../test/support/tts-stubs.js';
 import { AppError } from '../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from './provider.js';
 import { EspeakTts } from './providers/espeak.js';
@@ -23,52 +24,9 @@ const english = 'Hello! This is a test of the offline speech engine.';
 const russian = 'Привет! Это проверка встроенного синтезатора речи.';
 const never = new AbortController().signal;
 
-/** Wraps a provider, counting calls and keeping what it yielded. */
-class Recording implements TtsProvider {
-  readonly name: string;
-  calls = 0;
-  readonly parts: Pcm[] = [];
-  constructor(private readonly inner: TtsProvider) {
-    this.name = inner.name;
-  }
-  warm(): Promise<void> {
-    return this.inner.warm();
-  }
-  resolveVoice(text: string, request: VoiceRequest): string {
-    return this.inner.resolveVoice(text, request);
-  }
-  async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
-    this.calls++;
-    for await (const pcm of this.inner.synthesize(text, voice, signal)) {
-      this.parts.push(pcm);
-      yield pcm;
-    }
-  }
-}
-
 /** A pure tone with digital silence around it, in as many parts as asked. */
-class ToneTts implements TtsProvider {
-  readonly name = 'tone';
-  constructor(
-    private readonly frequency: number,
-    private readonly rate: number,
-    private readonly seconds: number,
-    private readonly silenceSeconds: number,
-    private readonly parts = 1,
-  ) {}
-  async warm(): Promise<void> {}
-  resolveVoice(): string {
-    return 'tone';
-  }
-  async *synthesize(): AsyncIterable<Pcm> {
-    const silence = Math.round(this.rate * this.silenceSeconds);
-    const tone = Math.round(this.rate * this.seconds);
-    const all = new Int16Array(silence + tone + silence);
-    for (let i = 0; i < tone; i++) all[silence + i] = Math.round(10000 * Math.sin((2 * Math.PI * this.frequency * i) / this.rate));
-    const step = Math.ceil(all.length / this.parts);
-    for (let i = 0; i < all.length; i += step) yield { samples: all.slice(i, i + step), sampleRate: this.rate, channels: 1 };
-  }
-}
+const toneTts = (frequency: number, rate: number, seconds: number, silenceSeconds: number, parts = 1): ScriptedTts =>
+  new ScriptedTts('tone', { audio: toneWithSilence(frequency, rate, seconds, silenceSeconds, parts), voice: 'tone' });
 
 async function collect(iterable: AsyncIterable<AudioPiece>): Promise<AudioPiece[]> {
   const out: AudioPiece[] = [];
@@ -156,7 +114,7 @@ describe('SpeechOutput with eSpeak', () => {
   });
 
   it('duration after resampling matches the engine audio after trimming (within 2%)', async () => {
-    const recording = new Recording(engine);
+    const recording = new RecordingTts(engine);
     const pieces = await collect(make(recording).speak(english, {}, never));
     const raw = recording.parts[0]!;
     assert.equal(recording.parts.length, 1);
@@ -182,7 +140,7 @@ describe('SpeechOutput with eSpeak', () => {
 
   it('an abort stops a long synthesis stream', async () => {
     const long = Array.from({ length: 40 }, (_, i) => `This is sentence number ${i + 1} of a very long answer.`).join(' ');
-    const recording = new Recording(engine);
+    const recording = new RecordingTts(engine);
     const controller = new AbortController();
     let received = 0;
     await assert.rejects(
@@ -199,7 +157,7 @@ describe('SpeechOutput with eSpeak', () => {
   });
 
   it('cache: a repeat returns identical bytes from the cache', async () => {
-    const recording = new Recording(engine);
+    const recording = new RecordingTts(engine);
     const output = make(recording);
     const first = await output.speakCached(english, {}, never);
     const second = await output.speakCached(english, {}, never);
@@ -213,7 +171,7 @@ describe('SpeechOutput with eSpeak', () => {
   });
 
   it('cache: another voice or language is another entry', async () => {
-    const recording = new Recording(engine);
+    const recording = new RecordingTts(engine);
     const output = make(recording);
     await output.speakCached('Good morning.', {}, never);
     const other = await output.speakCached('Good morning.', { voice: 'de' }, never);
@@ -247,7 +205,7 @@ describe('SpeechOutput with eSpeak', () => {
   });
 
   it('cache: concurrent requests for one text share one synthesis', async () => {
-    const recording = new Recording(engine);
+    const recording = new RecordingTts(engine);
     const output = make(recording);
     const [a, b] = await Promise.all([output.speakCached(english, {}, never), output.speakCached(english, {}, never)]);
     assert.equal(recording.calls, 1);
@@ -261,7 +219,7 @@ describe('SpeechOutput with eSpeak', () => {
   });
 
   it('speakCached: an abort rejects at once, and a later request synthesizes afresh', async () => {
-    const recording = new Recording(engine);
+    const recording = new RecordingTts(engine);
     const output = make(recording);
     const controller = new AbortController();
     const pending = output.speakCached(english, {}, controller.signal);
@@ -281,7 +239,7 @@ describe('SpeechOutput with eSpeak', () => {
 
 describe('SpeechOutput with a tone', () => {
   it('a 22050 Hz tone comes out at 48000 Hz with its frequency, length, and trimmed silence', async () => {
-    const output = new SpeechOutput(new ToneTts(440, 22050, 2, 0.5, 7), base);
+    const output = new SpeechOutput(toneTts(440, 22050, 2, 0.5, 7), base);
     const pieces = await collect(output.speak('tone', {}, never));
     assertWireRules(pieces, base);
     const samples = samplesOf(pieces);
@@ -302,7 +260,7 @@ describe('SpeechOutput with a tone', () => {
 
   it('the resampling block size changes nothing in the audio (seamless blocks)', async () => {
     const render = async (resampleBlockMs: number) => {
-      const output = new SpeechOutput(new ToneTts(1000, 22050, 1, 0.2, 3), { ...base, resampleBlockMs, fillDigitalSilence: false });
+      const output = new SpeechOutput(toneTts(1000, 22050, 1, 0.2, 3), { ...base, resampleBlockMs, fillDigitalSilence: false });
       const samples = samplesOf(await collect(output.speak('tone', {}, never)));
       await output.close();
       return samples;
@@ -316,7 +274,7 @@ describe('SpeechOutput with a tone', () => {
   });
 
   it('silence at the ends is trimmed down to the pad', async () => {
-    const output = new SpeechOutput(new ToneTts(440, 48000, 0.5, 1, 1), { ...base, silencePadMs: 20 });
+    const output = new SpeechOutput(toneTts(440, 48000, 0.5, 1, 1), { ...base, silencePadMs: 20 });
     const samples = samplesOf(await collect(output.speak('tone', {}, never)));
     // The tone's first sample is sin(0) = 0, so its audible part starts one frame late.
     assert.ok(Math.abs(samples.length - 48000 * (0.5 + 0.04)) <= 2, `${samples.length} samples`);
@@ -325,13 +283,13 @@ describe('SpeechOutput with a tone', () => {
   });
 
   it('reports the engine that spoke; audio from a fallback engine is not cached', async () => {
-    class Tagged extends ToneTts {
+    class Tagged extends ScriptedTts {
       fallback = true;
-      override async *synthesize(): AsyncIterable<Pcm> {
-        for await (const pcm of super.synthesize()) yield { ...pcm, engine: this.fallback ? 'backup' : 'primary', fallback: this.fallback };
+      override async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
+        for await (const pcm of super.synthesize(text, voice, signal)) yield { ...pcm, engine: this.fallback ? 'backup' : 'primary', fallback: this.fallback };
       }
     }
-    const tts = new Tagged(440, 24000, 0.2, 0.05);
+    const tts = new Tagged('tone', { audio: toneWithSilence(440, 24000, 0.2, 0.05), voice: 'tone' });
     const output = new SpeechOutput(tts, base);
     const first = await output.speakCached('tone', {}, never);
     assert.equal(first.engine, 'backup');
@@ -345,6 +303,6 @@ describe('SpeechOutput with a tone', () => {
   });
 
   it('rejects a chunk size that holds no frame at construction', () => {
-    assert.throws(() => new SpeechOutput(new ToneTts(440, 48000, 0.1, 0), { ...base, channels: 8, chunkBytes: 15 }), RangeError);
+    assert.throws(() => new SpeechOutput(toneTts(440, 48000, 0.1, 0), { ...base, channels: 8, chunkBytes: 15 }), RangeError);
   });
 });

@@ -1,56 +1,14 @@
+import { dominantScript, scriptLanguage, type Script } from '../text-processing/language.js';
 import type { VoiceRequest } from './provider.js';
+
+// The one language detector lives with the text processing; these names stay importable from here.
+export { dominantScript, languageOfText, type Script } from '../text-processing/language.js';
 
 /**
  * Picking a TTS voice for a text, free of any engine: the engine hands in lookups. A voice of
  * the wrong language is worse than a plain one (an English voice spells Cyrillic letter by
  * letter), so the text's own script has a say whenever the request does not name a voice.
  */
-
-/** Writing systems told apart; `latin` carries no language of its own (it falls to the default). */
-export type Script =
-  | 'latin'
-  | 'cyrillic'
-  | 'greek'
-  | 'arabic'
-  | 'hebrew'
-  | 'devanagari'
-  | 'han'
-  | 'kana'
-  | 'hangul'
-  | 'thai'
-  | 'georgian'
-  | 'armenian';
-
-const scriptPatterns: ReadonlyArray<readonly [Script, RegExp]> = [
-  ['latin', /\p{Script=Latin}/u],
-  ['cyrillic', /\p{Script=Cyrillic}/u],
-  ['greek', /\p{Script=Greek}/u],
-  ['arabic', /\p{Script=Arabic}/u],
-  ['hebrew', /\p{Script=Hebrew}/u],
-  ['devanagari', /\p{Script=Devanagari}/u],
-  ['han', /\p{Script=Han}/u],
-  ['kana', /[\p{Script=Hiragana}\p{Script=Katakana}]/u],
-  ['hangul', /\p{Script=Hangul}/u],
-  ['thai', /\p{Script=Thai}/u],
-  ['georgian', /\p{Script=Georgian}/u],
-  ['armenian', /\p{Script=Armenian}/u],
-];
-
-/** The language a script implies when nothing else says; Latin implies none. */
-const scriptLanguage: Readonly<Record<Script, string | undefined>> = {
-  latin: undefined,
-  cyrillic: 'ru',
-  greek: 'el',
-  arabic: 'ar',
-  hebrew: 'he',
-  devanagari: 'hi',
-  han: 'cmn',
-  kana: 'ja',
-  hangul: 'ko',
-  thai: 'th',
-  georgian: 'ka',
-  armenian: 'hy',
-};
 
 /** Languages usually written in a non-Latin script; any other language is taken as Latin-script. */
 const languageScript: Readonly<Record<string, Script>> = {
@@ -67,43 +25,6 @@ const languageScript: Readonly<Record<string, Script>> = {
   ka: 'georgian',
   hy: 'armenian',
 };
-
-const asciiLetter = /[A-Za-z]/;
-const letter = /\p{L}/u;
-
-/**
- * The script of most of the text's letters, or undefined when it has none. Japanese mixes kanji
- * (Han) with kana, so any kana turns the Han letters into Japanese ones.
- */
-export function dominantScript(text: string): Script | undefined {
-  const counts = new Map<Script, number>();
-  for (const char of text) {
-    let script: Script | undefined;
-    if (asciiLetter.test(char)) script = 'latin';
-    else if (letter.test(char)) script = scriptPatterns.find(([, pattern]) => pattern.test(char))?.[0];
-    if (script !== undefined) counts.set(script, (counts.get(script) ?? 0) + 1);
-  }
-  const kana = counts.get('kana') ?? 0;
-  if (kana > 0) {
-    counts.set('kana', kana + (counts.get('han') ?? 0));
-    counts.delete('han');
-  }
-  let best: Script | undefined;
-  let bestCount = 0;
-  for (const [script, count] of counts) {
-    if (count > bestCount) {
-      best = script;
-      bestCount = count;
-    }
-  }
-  return best;
-}
-
-/** The language the text's script implies (`ru` for Cyrillic), or undefined for Latin or no letters. */
-export function languageOfText(text: string): string | undefined {
-  const script = dominantScript(text);
-  return script === undefined ? undefined : scriptLanguage[script];
-}
 
 /** `EN_us` → `en-us`. */
 export function normaliseTag(tag: string): string {

@@ -146,7 +146,7 @@ async function converse(client: NexyClient, config: Config, context: CliContext,
         `first audio ${seconds(timings.firstAudio)} · total ${seconds(timings.total)} · ${audioSec.toFixed(2)} s of audio\n`,
     );
     if (!ended) {
-      // COMPAT.md: a stream that closes with no terminal message is a dropped stream.
+      // docs/COMPATIBILITY.md: a stream that closes with no terminal message is a dropped stream.
       stderr.write('nexy: the answer stopped before its end (the server logged why)\n');
       return ExitCode.serverError;
     }

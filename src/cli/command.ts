@@ -3,7 +3,7 @@
  * in (the only place that reads process.env is main.ts).
  */
 
-/** Exit codes of the `nexy` command (CONTRACT.md §4). */
+/** Exit codes of the `nexy` command (README.md, "Exit codes"). */
 export const ExitCode = {
   ok: 0,
   /** Something failed on this machine (writing --out, a player that crashed). */

@@ -5,7 +5,7 @@ import { hostname, networkInterfaces } from 'node:os';
 
 /**
  * The hardware id `nexy ask` sends by default: stable for this machine, shaped like the id the
- * deployed Mac client sends (an uppercase UUID, COMPAT.md), so the server's per-device memory and
+ * deployed Mac client sends (an uppercase UUID, docs/COMPATIBILITY.md), so the server's per-device memory and
  * interrupts work the same for the CLI.
  *
  * On a Mac it is that very id (IOPlatformUUID), so the CLI and the Nexy app share a memory.

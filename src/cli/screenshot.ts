@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { GateScreenshot } from '../client/collect-commit-gate.js';
 import { UsageError } from './command.js';
 
-/** The formats `--screenshot` takes; the wire carries WebP only (CONTRACT.md §2). */
+/** The formats `--screenshot` takes; the wire carries WebP only (docs/PROTOCOL.md). */
 const ACCEPTED_FORMATS = new Set(['png', 'jpeg', 'webp']);
 
 /**

@@ -3,7 +3,7 @@ import { RequestPhase, type StreamRequest } from '../gen/streaming.js';
 import { mergeSpeech } from '../pipeline/collect-merge.js';
 
 /**
- * The client half of COLLECT/COMMIT (seeds/COLLECT_COMMIT_BRIEF.md, COMPAT.md): one gate per
+ * The client half of COLLECT/COMMIT (docs/PROTOCOL.md, docs/COMPATIBILITY.md): one gate per
  * session, i.e. per key press. Interim speech goes to the server early as COLLECT, the final
  * result starts the answer with exactly one COMMIT.
  *
@@ -290,7 +290,7 @@ export class CollectCommitGate<C> {
       hardwareId: this.#options.hardwareId,
       sessionId: this.#options.sessionId,
       phase: RequestPhase.REQUEST_PHASE_COMMIT,
-      // COMPAT.md: COMMIT goes with chunk_seq 0; the server orders only COLLECTs.
+      // docs/COMPATIBILITY.md: COMMIT goes with chunk_seq 0; the server orders only COLLECTs.
       chunkSeq: 0,
       screenshot: shot?.base64,
       screenWidth: shot?.width,

@@ -21,7 +21,7 @@ import {
 import type { GateTransport } from './collect-commit-gate.js';
 import { toNexyEvent, toWelcomeEvent, type NexyEvent, type WelcomeEvent } from './events.js';
 
-/** The metadata key of the effective session id in StreamAudio's initial metadata (CONTRACT.md §2). */
+/** The metadata key of the effective session id in StreamAudio's initial metadata (docs/PROTOCOL.md, "StreamAudio flow"). */
 export const SESSION_ID_METADATA_KEY = 'x-session-id';
 const COLLECT_OK = 'collect_ok';
 

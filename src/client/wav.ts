@@ -1,7 +1,7 @@
 /**
  * WAV files from the PCM chunks a Nexy server streams. Pure: bytes in, bytes out.
  *
- * The wire carries raw PCM without headers (CONTRACT.md §2); the sample format is named by the
+ * The wire carries raw PCM without headers (docs/PROTOCOL.md, "AudioChunk"); the sample format is named by the
  * chunk's `dtype`. A WAV file is always written as 16-bit little-endian PCM, the format every
  * player reads and the one the server sends by default.
  */

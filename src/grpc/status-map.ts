@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { AppError, ErrorKind } from '../errors.js';
 
-/** The one place that maps error kinds to gRPC statuses (CONTRACT.md §2, "Status map"). */
+/** The one place that maps error kinds to gRPC statuses (docs/PROTOCOL.md, "Status map"). */
 const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
   bad_input: status.INVALID_ARGUMENT,
   conflict: status.ABORTED,

@@ -74,7 +74,7 @@ export function requestPath(target: string | undefined): string | undefined {
   }
 }
 
-/** The operations port: /health, /ready, /status and /metrics (CONTRACT.md §5). */
+/** The operations port: /health, /ready, /status and /metrics (docs/ARCHITECTURE.md, `src/http/`). */
 export function createHttpServer(deps: HttpDeps): Server {
   const { logger, metrics } = deps;
 

@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { AppError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../text-processing/provider.js';
+import { fail, pieces, ScriptedLlm, waitFor, type LlmStep } from '../../test/support/llm-stubs.js';
+import type { LlmProvider } from '../text-processing/provider.js';
 import { createLongTermUpdater, createMemoryStore } from './create-memory-store.js';
 import { LongTermUpdater, USAGE_SOURCE, type UpdaterSettings } from './long-term-updater.js';
 import { defaultSection, type MemorySection } from './memory-store-suite.js';
@@ -16,43 +17,16 @@ const BUDGET = { maxTurns: 12, maxChars: 6000 };
 /** An answer of the scripted model: text, a failure, or a wait (for holding or timing out). */
 type Answer = string | Error | (() => Promise<string>);
 
-/** A language model that answers from a script and records its requests. */
-class ScriptedLlm implements LlmProvider {
-  readonly name = 'scripted-test';
-  readonly requests: LlmRequest[] = [];
-  readonly aborted: unknown[] = [];
-  readonly #answers: Answer[];
-  #waiters: Array<() => void> = [];
+/** The updater's answer as a streamed model sends it: in pieces, then usage. */
+const answerSteps = (answer: string): LlmStep[] => [...pieces(answer, 7), { type: 'usage', inputTokens: 10, outputTokens: 5, model: 'test' }];
 
-  constructor(...answers: Answer[]) {
-    this.#answers = answers;
-  }
-
-  /** Resolves when the next request arrives. */
-  started(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    this.requests.push(request);
-    for (const resolve of this.#waiters.splice(0)) resolve();
-    const answer = this.#answers.shift() ?? '{"facts":[]}';
-    if (answer instanceof Error) throw answer;
-    const text =
-      typeof answer === 'string'
-        ? answer
-        : await new Promise<string>((resolve, reject) => {
-            signal.addEventListener('abort', () => {
-              this.aborted.push(signal.reason);
-              reject(signal.reason);
-            });
-            answer().then(resolve, reject);
-          });
-    // In pieces, as a streamed model answers.
-    for (let i = 0; i < text.length; i += 7) yield { type: 'text', text: text.slice(i, i + 7) };
-    yield { type: 'usage', inputTokens: 10, outputTokens: 5, model: 'test' };
-  }
-}
+/** A language model that answers from a script (one answer a request) and records its requests. */
+const scriptedLlm = (...answers: Answer[]): ScriptedLlm =>
+  new ScriptedLlm('scripted-test', (_request, call) => {
+    const answer = answers[call] ?? '{"facts":[]}';
+    if (answer instanceof Error) return [fail(answer)];
+    return typeof answer === 'string' ? answerSteps(answer) : [waitFor(answer().then(answerSteps))];
+  });
 
 /** A promise a test resolves when it wants. */
 function gate(): { wait: () => Promise<string>; open: (text: string) => void } {
@@ -119,7 +93,7 @@ describe('LongTermUpdater', () => {
   afterEach(() => store.close());
 
   it('asks the model with what is known and the new turn, and stores its facts and summary', async () => {
-    const llm = new ScriptedLlm('```json\n{"facts":["User likes green tea"],"summary":"The user talked about tea."}\n```');
+    const llm = scriptedLlm('```json\n{"facts":["User likes green tea"],"summary":"The user talked about tea."}\n```');
     const usage: UsageRecord[] = [];
     const recording = delegate(store, { saveUsage: async (record: UsageRecord) => void usage.push(record) });
     const u = updater(llm, {}, recording);
@@ -147,7 +121,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('masks secrets in what the model answers before it is stored', async () => {
-    const llm = new ScriptedLlm('{"facts":["User\'s wifi password is hunter2"],"summary":"Gave the key sk-abcdefghijklmnopqrstuvwx."}');
+    const llm = scriptedLlm('{"facts":["User\'s wifi password is hunter2"],"summary":"Gave the key sk-abcdefghijklmnopqrstuvwx."}');
     const u = updater(llm);
     await told(u, turn(HW, 'remember my wifi password is hunter2'));
     await u.drain();
@@ -157,7 +131,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('falls back to the rules when the answer is not the JSON asked for; the summary stays', async () => {
-    const u = updater(new ScriptedLlm('Sure! I will remember that.'));
+    const u = updater(scriptedLlm('Sure! I will remember that.'));
     await store.setSummary(HW, 'Old summary.');
     await told(u, turn(HW, 'my name is alex'));
     await u.drain();
@@ -168,7 +142,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('falls back to the rules when the model fails, and logs it', async () => {
-    const u = updater(new ScriptedLlm(new AppError('unavailable', 'model down')));
+    const u = updater(scriptedLlm(new AppError('unavailable', 'model down')));
     await told(u, turn(HW, 'мне нравится зелёный чай'));
     await u.drain();
     assert.deepEqual((await store.context(HW, BUDGET)).facts, ['Пользователю нравится зелёный чай']);
@@ -176,7 +150,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('uses the rules when there is no model, and never a model in mode rules', async () => {
-    const llm = new ScriptedLlm();
+    const llm = scriptedLlm();
     const withoutModel = updater(undefined);
     const rulesOnly = updater(llm, { mode: 'rules' });
     assert.equal(withoutModel.method, 'rules');
@@ -190,7 +164,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('mode llm learns nothing when the model fails', async () => {
-    const u = updater(new ScriptedLlm('not json'), { mode: 'llm' });
+    const u = updater(scriptedLlm('not json'), { mode: 'llm' });
     assert.equal(u.method, 'llm');
     await told(u, turn(HW, 'my name is alex'));
     await u.drain();
@@ -200,7 +174,7 @@ describe('LongTermUpdater', () => {
   it('runs one update per hardware id at a time: turns arriving meanwhile join the next one', async () => {
     const first = gate();
     const other = gate();
-    const llm = new ScriptedLlm(first.wait, other.wait, '{"facts":["User likes tea and cake"]}');
+    const llm = scriptedLlm(first.wait, other.wait, '{"facts":["User likes tea and cake"]}');
     const u = updater(llm, { max_concurrent: 2 });
     const started = llm.started();
     await told(u, turn(HW, 'I like tea'));
@@ -224,7 +198,7 @@ describe('LongTermUpdater', () => {
 
   it('bounds the queue: past queue_max a turn is not learnt from, and that is logged', async () => {
     const first = gate();
-    const llm = new ScriptedLlm(first.wait, '{"facts":["B"]}', '{"facts":["C"]}');
+    const llm = scriptedLlm(first.wait, '{"facts":["B"]}', '{"facts":["C"]}');
     const u = updater(llm, { max_concurrent: 1, queue_max: 1 });
     const started = llm.started();
     await told(u, turn('HW-A', 'a'));
@@ -240,7 +214,7 @@ describe('LongTermUpdater', () => {
 
   it('a model slower than timeout_ms is given up on and the rules step in', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const llm = new ScriptedLlm(never);
+    const llm = scriptedLlm(never);
     const u = updater(llm, { timeout_ms: 5000 });
     const started = llm.started();
     await told(u, turn(HW, 'my name is alex'));
@@ -253,7 +227,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('stop aborts running updates, drops waiting ones and ignores later turns, quietly', async () => {
-    const llm = new ScriptedLlm(never);
+    const llm = scriptedLlm(never);
     const u = updater(llm);
     const started = llm.started();
     await told(u, turn(HW, 'my name is alex'));
@@ -270,7 +244,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('cancel drops what is queued for one id (before a forget)', async () => {
-    const llm = new ScriptedLlm(never);
+    const llm = scriptedLlm(never);
     const u = updater(llm);
     const started = llm.started();
     await told(u, turn(HW, 'my name is alex'));
@@ -292,7 +266,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('ignores turns with nothing the user said', async () => {
-    const llm = new ScriptedLlm();
+    const llm = scriptedLlm();
     const u = updater(llm);
     u.turnSaved(turn(HW, '   '));
     assert.equal(u.pending, 0);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { mergeSpeech } from './collect-merge.js';
 
-// Property tests of the COLLECT merge (CONTRACT.md §2): arbitrary speech, with words drawn from a
+// Property tests of the COLLECT merge (docs/PROTOCOL.md): arbitrary speech, with words drawn from a
 // small vocabulary so that overlaps and repeats actually happen, plus arbitrary Unicode.
 const word = fc.constantFrom('what', 'is', 'the', 'The', 'weather', 'weather?', 'hello', 'e-mail', 'я', 'вижу', '42', '...');
 const phrase = fc.array(word, { maxLength: 8 }).map((w) => w.join(' '));

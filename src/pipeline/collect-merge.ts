@@ -1,5 +1,5 @@
 /**
- * The COLLECT/COMMIT text merge rule (CONTRACT.md §2), word-wise and case-insensitive. It serves
+ * The COLLECT/COMMIT text merge rule (docs/PROTOCOL.md, "StreamAudio flow"), word-wise and case-insensitive. It serves
  * both kinds of speech engines: those that send each recognised segment as a delta and those that
  * send growing snapshots of the whole utterance.
  *

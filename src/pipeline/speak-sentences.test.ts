@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import { fail, ScriptedLlm, text } from '../../test/support/llm-stubs.js';
 import { AppError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../text-processing/provider.js';
@@ -17,20 +18,10 @@ function piece(label: string): AudioPiece {
 /** Resolves after the macrotask queue had a turn: every ready promise has settled by then. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-class ListLlm implements LlmProvider {
-  readonly name = 'list';
-  #finish!: () => void;
-  /** Resolves once every event was read. */
-  readonly finished = new Promise<void>((resolve) => (this.#finish = resolve));
-  constructor(readonly events: readonly LlmEvent[], readonly error?: unknown) {}
-  async *stream(): AsyncGenerator<LlmEvent> {
-    for (const event of this.events) yield event;
-    this.#finish();
-    if (this.error !== undefined) throw this.error;
-  }
-}
+/** The model answers `events`, then throws `error` if given. */
+const listLlm = (events: readonly LlmEvent[], error?: unknown): ScriptedLlm =>
+  new ScriptedLlm('list', error === undefined ? events : [...events, fail(error)]);
 
-const text = (t: string): LlmEvent => ({ type: 'text', text: t });
 
 /** Two pieces per sentence; records when each synthesis starts and ends, and can fail one. */
 class FakeSpeaker implements Speaker {
@@ -88,7 +79,7 @@ const label = (e: TurnEvent): string =>
 
 describe('speakSentences', () => {
   test('each sentence: its text, then its audio, in order; heard only once its last piece was taken', async () => {
-    const llm = new ListLlm([text('One. Two'), { type: 'tool_call', name: 'open_app', args: {} }, text('. Three.'), { type: 'usage', inputTokens: 7, outputTokens: 3, model: 'm' }]);
+    const llm = listLlm([text('One. Two'), { type: 'tool_call', name: 'open_app', args: {} }, text('. Three.'), { type: 'usage', inputTokens: 7, outputTokens: 3, model: 'm' }]);
     const o = options(llm, new FakeSpeaker());
     const out: string[] = [];
     for await (const event of speakSentences(o)) out.push(`${label(event)} (heard ${o.heard.length})`);
@@ -103,7 +94,7 @@ describe('speakSentences', () => {
 
   test('the next sentences are synthesized while the current one is still being sent', async () => {
     const speaker = new FakeSpeaker();
-    const events = speakSentences(options(new ListLlm([text('One. Two. Three. Four.')]), speaker));
+    const events = speakSentences(options(listLlm([text('One. Two. Three. Four.')]), speaker));
     assert.equal(label((await events.next()).value!), 'text One.');
     assert.equal(label((await events.next()).value!), 'audio One.#1');
     // The consumer holds the first piece (a slow client): the look-ahead works on.
@@ -115,17 +106,18 @@ describe('speakSentences', () => {
   });
 
   test('the model stream is read to its end while the consumer is stalled', async () => {
-    const llm = new ListLlm([text('One. '), text('Two. '), text('Three. '), text('Four. '), text('Five.')]);
+    const llm = listLlm([text('One. '), text('Two. '), text('Three. '), text('Four. '), text('Five.')]);
+    const finished = llm.drained();
     const events = speakSentences(options(llm, new FakeSpeaker(), { limits: { synthesisLookahead: 1, pendingSentencesMax: 16 } }));
     await events.next();
-    await llm.finished;
+    await finished;
     await events.return(undefined);
   });
 
   test('a synthesis failing ahead surfaces after the sentences before it were sent', async () => {
     const speaker = new FakeSpeaker();
     speaker.failOn = 'Two.';
-    const o = options(new ListLlm([text('One. Two. Three.')]), speaker);
+    const o = options(listLlm([text('One. Two. Three.')]), speaker);
     const out: string[] = [];
     await assert.rejects(async () => {
       for await (const event of speakSentences(o)) out.push(label(event));
@@ -135,7 +127,7 @@ describe('speakSentences', () => {
   });
 
   test('a model failure after some sentences surfaces after they were spoken', async () => {
-    const o = options(new ListLlm([text('One. Two. Thr')], new AppError('unavailable', 'model went away')), new FakeSpeaker());
+    const o = options(listLlm([text('One. Two. Thr')], new AppError('unavailable', 'model went away')), new FakeSpeaker());
     const out: string[] = [];
     await assert.rejects(async () => {
       for await (const event of speakSentences(o)) out.push(label(event));
@@ -178,7 +170,7 @@ describe('speakSentences', () => {
 
   test('a sentence with nothing to say aloud is sent as text and heard, with no audio', async () => {
     const speaker = new FakeSpeaker();
-    const o = options(new ListLlm([text('🎉🎉\n\nDone.')]), speaker);
+    const o = options(listLlm([text('🎉🎉\n\nDone.')]), speaker);
     const out: string[] = [];
     for await (const event of speakSentences(o)) out.push(label(event));
     assert.deepEqual(out, ['text 🎉🎉', 'text Done.', 'audio Done.#1', 'audio Done.#2']);
@@ -189,7 +181,7 @@ describe('speakSentences', () => {
   test('a model that says nothing is an unavailable error', async () => {
     await assert.rejects(
       async () => {
-        for await (const _ of speakSentences(options(new ListLlm([{ type: 'usage', inputTokens: 1, outputTokens: 0, model: 'm' }]), new FakeSpeaker()))) {
+        for await (const _ of speakSentences(options(listLlm([{ type: 'usage', inputTokens: 1, outputTokens: 0, model: 'm' }]), new FakeSpeaker()))) {
           // nothing to read
         }
       },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
+import { ScriptedLlm } from '../../test/support/llm-stubs.js';
 import { ActionGate } from '../text-processing/actions.js';
 import type { LlmEvent, LlmProvider } from '../text-processing/provider.js';
 import { turnLlm, type UsageEvent } from './turn-llm.js';
@@ -18,14 +19,7 @@ function gate(enabled = true): ActionGate {
   return result.gate;
 }
 
-function scripted(events: readonly LlmEvent[]): LlmProvider {
-  return {
-    name: 'scripted-events',
-    async *stream() {
-      yield* events;
-    },
-  };
-}
+const scripted = (events: readonly LlmEvent[]): LlmProvider => new ScriptedLlm('scripted-events', events);
 
 /** A logger that keeps what was logged at warn, to prove drops are reported. */
 function recordingLogger(): { log: pino.Logger; warnings: Array<Record<string, unknown>> } {

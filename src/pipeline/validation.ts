@@ -20,7 +20,7 @@ export interface Screenshot {
   readonly info: WebpInfo;
 }
 
-/** A request that passed every rule of CONTRACT.md §2 "Validation". */
+/** A request that passed every validation rule of docs/PROTOCOL.md ("StreamAudio flow"). */
 export interface ValidStreamRequest {
   readonly phase: 'collect' | 'commit';
   readonly hardwareId: string;

@@ -5,6 +5,7 @@ import { startFakeOpenAi, type FakeOpenAi } from '../../test/fakes/openai-server
 import { AppError, type ErrorKind } from '../errors.js';
 import { FallbackLlm, type FallbackLlmOptions } from './fallback-llm.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from './provider.js';
+import { ScriptedLlm, text } from '../../test/support/llm-stubs.js';
 import { GeminiProvider } from './providers/gemini.js';
 import { OpenAiProvider } from './providers/openai.js';
 
@@ -12,37 +13,8 @@ const TEST_TIMEOUT = { timeout: 10_000 };
 const request: LlmRequest = { system: '', history: [], prompt: 'hello', maxOutputTokens: 64, temperature: 0.3 };
 const breaker = { failureThreshold: 2, windowMs: 60_000, cooldownMs: 30_000 };
 
-/** A provider at the interface: answers `reply`, or fails with `fail` after `failAfter` events. */
-class StubLlm implements LlmProvider {
-  calls = 0;
-  fail: AppError | undefined;
-  failAfter = 0;
-  constructor(
-    readonly name: string,
-    readonly reply: readonly string[] = [`${name} says hi.`],
-  ) {}
-
-  failWith(kind: ErrorKind, failAfter = 0, retryable?: boolean): this {
-    this.fail = new AppError(kind, `${this.name} ${kind}`, { retryable });
-    this.failAfter = failAfter;
-    return this;
-  }
-
-  heal(): this {
-    this.fail = undefined;
-    return this;
-  }
-
-  async *stream(_request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    this.calls += 1;
-    for (let i = 0; i < this.reply.length; i += 1) {
-      if (this.fail && i === this.failAfter) throw this.fail;
-      signal.throwIfAborted();
-      yield { type: 'text', text: this.reply[i] };
-    }
-    if (this.fail && this.failAfter >= this.reply.length) throw this.fail;
-  }
-}
+/** A provider at the interface: answers `reply`, or fails as `failWith` says. */
+const stubLlm = (name: string, reply: readonly string[] = [`${name} says hi.`]): ScriptedLlm => new ScriptedLlm(name, reply.map(text));
 
 interface Outcome {
   texts: string[];
@@ -74,13 +46,13 @@ function chain(providers: LlmProvider[], extra: Partial<FallbackLlmOptions> = {}
 
 describe('FallbackLlm', () => {
   it('is named after its chain and rejects a chain that repeats a provider', () => {
-    assert.equal(chain([new StubLlm('a'), new StubLlm('b')]).llm.name, 'a>b');
-    assert.throws(() => chain([new StubLlm('a'), new StubLlm('a')]), RangeError);
+    assert.equal(chain([stubLlm('a'), stubLlm('b')]).llm.name, 'a>b');
+    assert.throws(() => chain([stubLlm('a'), stubLlm('a')]), RangeError);
     assert.throws(() => chain([]), RangeError);
   });
 
   it('a healthy primary answers alone', async () => {
-    const [a, b] = [new StubLlm('a', ['One.', ' Two.']), new StubLlm('b')];
+    const [a, b] = [stubLlm('a', ['One.', ' Two.']), stubLlm('b')];
     const { llm, fallbacks } = chain([a, b]);
     const out = await run(llm);
     assert.deepEqual(out, { texts: ['One.', ' Two.'], error: undefined });
@@ -97,7 +69,7 @@ describe('FallbackLlm', () => {
     ];
     for (const [label, kind, retryable] of faults) {
       it(`${label} (${kind}) → the next provider answers`, async () => {
-        const [a, b] = [new StubLlm('a').failWith(kind, 0, retryable), new StubLlm('b')];
+        const [a, b] = [stubLlm('a').failWith(kind, 0, retryable), stubLlm('b')];
         const { llm, fallbacks } = chain([a, b]);
         const out = await run(llm);
         assert.deepEqual(out, { texts: ['b says hi.'], error: undefined });
@@ -107,7 +79,7 @@ describe('FallbackLlm', () => {
 
     for (const kind of ['bad_input', 'internal', 'interrupted'] as const) {
       it(`${kind} is not the provider's fault: it propagates and nothing else is tried`, async () => {
-        const [a, b] = [new StubLlm('a').failWith(kind), new StubLlm('b')];
+        const [a, b] = [stubLlm('a').failWith(kind), stubLlm('b')];
         const out = await run(chain([a, b]).llm);
         assert.equal((out.error as AppError).kind, kind);
         assert.equal(b.calls, 0);
@@ -115,7 +87,7 @@ describe('FallbackLlm', () => {
     }
 
     it('the last error is thrown when every provider fails (a timeout stays a timeout)', async () => {
-      const [a, b] = [new StubLlm('a').failWith('unavailable'), new StubLlm('b').failWith('timeout')];
+      const [a, b] = [stubLlm('a').failWith('unavailable'), stubLlm('b').failWith('timeout')];
       const { llm, fallbacks } = chain([a, b]);
       const out = await run(llm);
       assert.equal((out.error as AppError).kind, 'timeout');
@@ -124,7 +96,7 @@ describe('FallbackLlm', () => {
   });
 
   it('never switches mid-answer: a failure after the first event propagates', async () => {
-    const [a, b] = [new StubLlm('a', ['Half', ' an answer']).failWith('unavailable', 1), new StubLlm('b')];
+    const [a, b] = [stubLlm('a', ['Half', ' an answer']).failWith('unavailable', 1), stubLlm('b')];
     const { llm, fallbacks } = chain([a, b]);
     const out = await run(llm);
     assert.deepEqual(out.texts, ['Half']);
@@ -136,13 +108,13 @@ describe('FallbackLlm', () => {
   it("the turn's own abort (a deadline) neither falls back nor counts against the provider", async () => {
     const controller = new AbortController();
     const deadline = new AppError('timeout', 'the answer took too long');
-    const a = new StubLlm('a');
+    const a = stubLlm('a');
     a.stream = async function* (_r: LlmRequest, signal: AbortSignal) {
       controller.abort(deadline);
       signal.throwIfAborted();
       yield { type: 'text', text: 'never' } as const;
     };
-    const b = new StubLlm('b');
+    const b = stubLlm('b');
     const { llm } = chain([a, b]);
     for (let i = 0; i < breaker.failureThreshold; i += 1) assert.equal((await run(llm, controller.signal)).error, deadline);
     assert.equal(b.calls, 0);
@@ -154,7 +126,7 @@ describe('FallbackLlm', () => {
 
   describe('circuit breakers', () => {
     it('N failures open the primary: it is skipped until the cool-down, then one trial closes it', async () => {
-      const [a, b] = [new StubLlm('a').failWith('unavailable'), new StubLlm('b')];
+      const [a, b] = [stubLlm('a').failWith('unavailable'), stubLlm('b')];
       const { llm, clock, fallbacks } = chain([a, b]);
       await run(llm);
       await run(llm);
@@ -175,15 +147,15 @@ describe('FallbackLlm', () => {
     });
 
     it('mid-answer failures count against the provider too', async () => {
-      const a = new StubLlm('a', ['Half', ' more']).failWith('unavailable', 1);
-      const { llm } = chain([a, new StubLlm('b')]);
+      const a = stubLlm('a', ['Half', ' more']).failWith('unavailable', 1);
+      const { llm } = chain([a, stubLlm('b')]);
       await run(llm);
       await run(llm);
       assert.equal(llm.states()[0].state, 'open');
     });
 
     it('every breaker open: unavailable at once, no provider called', async () => {
-      const [a, b] = [new StubLlm('a').failWith('unavailable'), new StubLlm('b').failWith('limit')];
+      const [a, b] = [stubLlm('a').failWith('unavailable'), stubLlm('b').failWith('limit')];
       const { llm } = chain([a, b]);
       await run(llm);
       await run(llm);
@@ -193,8 +165,8 @@ describe('FallbackLlm', () => {
     });
 
     it('a consumer that stops early settles nothing against the provider', async () => {
-      const a = new StubLlm('a', ['One.', ' Two.']);
-      const { llm } = chain([a, new StubLlm('b')], { breaker: { ...breaker, failureThreshold: 1 } });
+      const a = stubLlm('a', ['One.', ' Two.']);
+      const { llm } = chain([a, stubLlm('b')], { breaker: { ...breaker, failureThreshold: 1 } });
       for await (const event of llm.stream(request, new AbortController().signal)) {
         assert.deepEqual(event, { type: 'text', text: 'One.' });
         break;

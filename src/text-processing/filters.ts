@@ -4,7 +4,7 @@
  * dictated are masked in the form of the prompt that goes to logs and memory.
  */
 import { throwIfAborted } from '../errors.js';
-import { languageOfText } from '../audio/voice-select.js';
+import { languageOfText } from './language.js';
 import { maskSecrets } from '../memory/mask-secrets.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from './provider.js';
 

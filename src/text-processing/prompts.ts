@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { languageOfText } from '../audio/voice-select.js';
+import { languageOfText } from './language.js';
 import type { MemoryContext } from '../memory/store.js';
 
 /** Every variable a template may use. An unknown one is a configuration error at start-up. */

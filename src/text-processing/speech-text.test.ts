@@ -154,6 +154,12 @@ describe('language', () => {
     assert.equal(toSpeechText('Open https://nexy.ai'), 'Open link');
   });
 
+  test('a mostly English sentence with one Russian name is read with English rules (as its voice is chosen)', () => {
+    assert.equal(detectSpeechLanguage('Ask Наташа to wait 5-10 minutes.'), 'en');
+    assert.equal(toSpeechText('Ask Наташа to wait 5-10 minutes.'), 'Ask Наташа to wait 5 to 10 minutes.');
+    assert.equal(toSpeechText('Send the invitation to Наташа: https://nexy.ai'), 'Send the invitation to Наташа: link');
+  });
+
   test('a given language wins over the script', () => {
     assert.equal(toSpeechText('Москва & Piter', 'en'), 'Москва and Piter');
   });

@@ -19,8 +19,9 @@
  * emoji alone), so the caller can skip synthesis.
  */
 
-/** The languages the speech text is prepared for. */
-export type SpeechLanguage = 'en' | 'ru';
+import { speechLanguageOf, type SpeechLanguage } from './language.js';
+
+export type { SpeechLanguage };
 
 type Forms = readonly [one: string, few: string, many: string];
 
@@ -89,10 +90,8 @@ const BULLET = /^\s*(?:[-*+•◦▪‣]\s+)+(?:\[[ xX]\]\s+)?/;
 const QUOTE = /^\s*(?:>\s?)+/;
 const TERMINAL = /[.!?…:;,]$/u;
 
-/** The speech language of a text: Russian when it has Cyrillic letters (as voice selection does). */
-export function detectSpeechLanguage(text: string): SpeechLanguage {
-  return /\p{Script=Cyrillic}/u.test(text) ? 'ru' : 'en';
-}
+/** The speech language of a text: the one language detector's, as voice selection uses it. */
+export const detectSpeechLanguage = speechLanguageOf;
 
 /**
  * The text the TTS should read for `display` (a sentence, or any Markdown reply).

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import type { Channel, Release } from './release.js';
 
 /**
- * The two feed formats deployed clients read (COMPAT.md "Updates"): a Sparkle RSS appcast whose
+ * The two feed formats deployed clients read (docs/COMPATIBILITY.md, "Other calls"): a Sparkle RSS appcast whose
  * first `<item><enclosure>` is the update, and a JSON manifest. Pure functions of what the feed
  * decided to advertise; nothing here checks artifacts.
  */

@@ -4,7 +4,7 @@ import { status, type StatusObject } from '@grpc/grpc-js';
 import { EspeakTts, espeakOptionsFromConfig } from '../../src/audio/providers/espeak.js';
 import { RequestPhase, type StreamResponse } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
-import { RecordingTts } from '../support/recording-tts.js';
+import { RecordingTts } from '../support/tts-stubs.js';
 
 const HIGH_WATER_BYTES = 16_384;
 const LOOKAHEAD = 2;

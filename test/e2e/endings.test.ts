@@ -3,28 +3,19 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { AppError, type ErrorKind } from '../../src/errors.js';
 import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
-import type { LlmEvent, LlmProvider } from '../../src/text-processing/provider.js';
+import { fail, ScriptedLlm, text } from '../support/llm-stubs.js';
 import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 
 function commit(sessionId: string): StreamRequest {
   return { prompt: 'hello', hardwareId: HARDWARE_ID, sessionId, phase: RequestPhase.REQUEST_PHASE_COMMIT, chunkSeq: 0 };
 }
 
-/** Fails the way a test asks: before any text, or after some sentences. */
-class FailingLlm implements LlmProvider {
-  readonly name = 'failing';
-  error: unknown = new AppError('unavailable', 'the language model is unavailable');
-  textBefore = '';
-
-  async *stream(): AsyncGenerator<LlmEvent> {
-    if (this.textBefore) yield { type: 'text', text: this.textBefore };
-    throw this.error;
-  }
-}
+/** How the model fails, as each test sets it: `error` (if any) after `textBefore` (if any). */
+const failing: { error: unknown; textBefore: string } = { error: new AppError('unavailable', 'the language model is unavailable'), textBefore: '' };
 
 describe('how a turn ends', () => {
   let t: TestServer;
-  const llm = new FailingLlm();
+  const llm = new ScriptedLlm('failing', () => [...(failing.textBefore ? [text(failing.textBefore)] : []), ...(failing.error === undefined ? [] : [fail(failing.error)])]);
   before(async () => {
     t = await startTestServer(testConfig(), { llm });
   });
@@ -39,8 +30,8 @@ describe('how a turn ends', () => {
   ];
   for (const [kind, code] of mapped) {
     test(`a ${kind} failure before any data: one error_message, then ${status[code]}`, async () => {
-      llm.textBefore = '';
-      llm.error = new AppError(kind, `readable ${kind} message`);
+      failing.textBefore = '';
+      failing.error = new AppError(kind, `readable ${kind} message`);
       const result = await readStream(t.client.streamAudio(commit(`end-${kind}`)));
       assert.equal(result.status.code, code);
       assert.deepEqual(kinds(result.messages), ['errorMessage']);
@@ -49,8 +40,8 @@ describe('how a turn ends', () => {
   }
 
   test('an unexpected error is INTERNAL with "internal error" and nothing of its cause', async () => {
-    llm.textBefore = '';
-    llm.error = new TypeError('cannot read properties of undefined (reading secretThing) at /srv/app.ts:42');
+    failing.textBefore = '';
+    failing.error = new TypeError('cannot read properties of undefined (reading secretThing) at /srv/app.ts:42');
     const result = await readStream(t.client.streamAudio(commit('end-internal')));
     assert.equal(result.status.code, status.INTERNAL);
     assert.deepEqual(kinds(result.messages), ['errorMessage']);
@@ -59,8 +50,8 @@ describe('how a turn ends', () => {
   });
 
   test('a failure after data was sent: no error_message, no end_message, status OK (quiet stop)', async () => {
-    llm.textBefore = 'The first sentence made it out. The second one';
-    llm.error = new AppError('unavailable', 'the language model is unavailable');
+    failing.textBefore = 'The first sentence made it out. The second one';
+    failing.error = new AppError('unavailable', 'the language model is unavailable');
     const unavailableErrors = async () =>
       (await t.server.metrics.errors.get()).values.find((v) => v.labels.kind === 'unavailable')?.value ?? 0;
     const errorsBefore = await unavailableErrors();
@@ -74,9 +65,9 @@ describe('how a turn ends', () => {
   });
 
   test('a model that answers nothing is an error, not an empty "completed"', async () => {
-    llm.textBefore = '';
-    llm.error = undefined;
-    const empty: LlmProvider = { name: 'empty', stream: async function* () {} };
+    failing.textBefore = '';
+    failing.error = undefined;
+    const empty = new ScriptedLlm('empty');
     const server = await startTestServer(testConfig(), { llm: empty });
     try {
       const result = await readStream(server.client.streamAudio(commit('end-empty')));

@@ -17,7 +17,8 @@ import { RequestPhase, type InterruptResponse, type StreamRequest, type StreamRe
 import { createMemoryStore } from '../../src/memory/create-memory-store.js';
 import { hashHardwareId } from '../../src/memory/hardware-key.js';
 import { createLogger } from '../../src/observability/logger.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processing/provider.js';
+import type { LlmRequest } from '../../src/text-processing/provider.js';
+import { hang, ScriptedLlm, text } from '../support/llm-stubs.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 import { PG_URL, probePostgres, withPg } from '../support/postgres.js';
 
@@ -63,25 +64,13 @@ async function ask(t: TestServer, hardwareId: string, sessionId: string, prompt:
  * aborted, so that exactly the first sentence can be heard. "warm up": that sentence alone.
  * Anything else: a short answer.
  */
-class StoryLlm implements LlmProvider {
-  readonly name = 'story';
-  readonly requests: LlmRequest[] = [];
-
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    this.requests.push(request);
-    if (request.prompt === 'warm up') {
-      yield { type: 'text', text: 'Once upon a time.' };
-      return;
-    }
-    if (request.prompt !== 'tell me a story') {
-      yield { type: 'text', text: 'And so on.' };
-      return;
-    }
+const storyLlm = (): ScriptedLlm =>
+  new ScriptedLlm('story', (request) => {
+    if (request.prompt === 'warm up') return [text('Once upon a time.')];
+    if (request.prompt !== 'tell me a story') return [text('And so on.')];
     // The start of the second sentence lets the splitter close the first one.
-    yield { type: 'text', text: 'Once upon a time. There was' };
-    await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
-  }
-}
+    return [text('Once upon a time. There was'), hang()];
+  });
 
 /** The turn request the model got for `prompt` (not the memory updater's). */
 function requestFor(llm: { readonly requests: readonly LlmRequest[] }, prompt: string): LlmRequest {
@@ -134,7 +123,7 @@ describe('conversation memory over gRPC, SQLite file', () => {
   test('an interrupted turn is stored cut to the sentences heard, flagged, and told to the model as such', async () => {
     const file = sqliteFile();
     const config = memoryConfig({ backend: 'sqlite', sqlite: { path: file.path }, updater: { enabled: false } });
-    const llm = new StoryLlm();
+    const llm = storyLlm();
     const t = await startTestServer(config, { llm });
     try {
       // How many audio chunks the first sentence makes (speech is deterministic).

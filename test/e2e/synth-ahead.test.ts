@@ -4,7 +4,7 @@ import { status, type StatusObject } from '@grpc/grpc-js';
 import { EspeakTts, espeakOptionsFromConfig } from '../../src/audio/providers/espeak.js';
 import { RequestPhase, type StreamResponse } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, kinds, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
-import { RecordingTts } from '../support/recording-tts.js';
+import { RecordingTts } from '../support/tts-stubs.js';
 
 // The first sentence alone is far more audio (about 7 s, ~650 KB) than the client's buffers, the
 // HTTP/2 windows and the server's high-water mark hold together: while the client does not

@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ExchangeLog, withEnding, type Ending, type ExchangeOutcome } from './recording-http.js';
 
 export interface FakeEdgeScript {
   /** Audio sent. Default: a 0.5 s 440 Hz tone at 24 kHz (the `raw-24khz-16bit-mono-pcm` format). */
@@ -41,7 +42,7 @@ export interface FakeEdgeScript {
   readonly closeAfterFrames?: number;
 }
 
-export type FakeEdgeOutcome = 'completed' | 'client-closed' | 'server-dropped';
+export type FakeEdgeOutcome = ExchangeOutcome;
 
 export interface FakeEdgeSsml {
   readonly lang: string | undefined;
@@ -89,7 +90,7 @@ export function fakeEdgeAudio(seconds = 0.5, rate = FAKE_EDGE_RATE): Int16Array 
   return Int16Array.from({ length: Math.round(seconds * rate) }, (_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 440 * i) / rate)));
 }
 
-interface MutableConnection {
+interface MutableConnection extends Ending {
   handshake: 'accepted' | 'refused' | 'hung';
   path: string;
   query: URLSearchParams;
@@ -97,8 +98,6 @@ interface MutableConnection {
   textMessages: string[];
   outputFormat: string | undefined;
   ssml: FakeEdgeSsml | undefined;
-  outcome: FakeEdgeOutcome | undefined;
-  ended: Promise<FakeEdgeOutcome>;
 }
 
 function headersOf(message: string): Map<string, string> {
@@ -147,16 +146,13 @@ function audioMessage(requestId: string, audio: Uint8Array): Buffer {
 }
 
 export async function startFakeEdge(initial: FakeEdgeScript = {}): Promise<FakeEdge> {
-  let defaultScript = initial;
-  const queue: FakeEdgeScript[] = [];
-  const connections: MutableConnection[] = [];
-  let waiters: Array<() => void> = [];
+  // A connection counts as arrived once its `ssml` message is in (or its handshake, when refused or hung).
+  const log = new ExchangeLog<FakeEdgeScript, MutableConnection>(
+    initial,
+    (c) => c.handshake !== 'accepted' || c.ssml !== undefined || c.outcome !== undefined,
+  );
+  const wake = (): void => log.wake();
   const sockets = new Set<Duplex>();
-  const wake = (): void => {
-    const woken = waiters;
-    waiters = [];
-    for (const w of woken) w();
-  };
 
   const http = createServer((_req, res) => res.writeHead(426).end());
   http.on('connection', (socket) => {
@@ -167,32 +163,23 @@ export async function startFakeEdge(initial: FakeEdgeScript = {}): Promise<FakeE
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'ws://fake');
-    const script = queue.shift() ?? defaultScript;
-    let resolveEnded!: (outcome: FakeEdgeOutcome) => void;
+    const script = log.next();
     const refused = script.refuseStatus !== undefined || url.pathname !== PATH;
-    const record: MutableConnection = {
-      handshake: script.hangHandshake ? 'hung' : refused ? 'refused' : 'accepted',
+    const { record, finish } = withEnding({
+      handshake: script.hangHandshake ? 'hung' : refused ? 'refused' : ('accepted' as MutableConnection['handshake']),
       path: url.pathname,
       query: url.searchParams,
       headers: req.headers,
-      textMessages: [],
-      outputFormat: undefined,
-      ssml: undefined,
-      outcome: undefined,
-      ended: new Promise((resolve) => (resolveEnded = resolve)),
-    };
-    const finish = (outcome: FakeEdgeOutcome): void => {
-      if (record.outcome !== undefined) return;
-      record.outcome = outcome;
-      resolveEnded(outcome);
-    };
-    connections.push(record);
+      textMessages: [] as string[],
+      outputFormat: undefined as string | undefined,
+      ssml: undefined as FakeEdgeSsml | undefined,
+    });
+    log.push(record);
     if (record.handshake !== 'accepted') {
       // After 'upgrade' the HTTP server no longer watches the socket, and it allows half-open
       // sockets: the client's FIN arrives as 'end' and nothing closes our side but us.
       socket.on('end', () => socket.destroy());
       socket.on('close', () => finish('client-closed'));
-      wake();
       if (script.hangHandshake) return;
       const status = url.pathname !== PATH ? 404 : script.refuseStatus!;
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
@@ -208,30 +195,15 @@ export async function startFakeEdge(initial: FakeEdgeScript = {}): Promise<FakeE
   });
   const { port } = http.address() as AddressInfo;
 
-  const waitForConnection = async (index = 0): Promise<FakeEdgeConnection> => {
-    const ready = (): boolean => {
-      const c = connections[index];
-      return c !== undefined && (c.handshake !== 'accepted' || c.ssml !== undefined || c.outcome !== undefined);
-    };
-    while (!ready()) await new Promise<void>((w) => waiters.push(w));
-    return connections[index]!;
-  };
-
   return {
     url: `ws://127.0.0.1:${port}${PATH}`,
-    connections,
-    script(script) {
-      defaultScript = script;
+    get connections() {
+      return log.records;
     },
-    enqueue(script) {
-      queue.push(script);
-    },
-    waitForConnection,
-    async waitForClose(index) {
-      const connection = connections[index ?? connections.length - 1] ?? (await waitForConnection(index ?? 0));
-      const outcome = await connection.ended;
-      if (outcome !== 'client-closed') throw new Error(`expected the client to close early; the connection ended as ${outcome}`);
-    },
+    script: (script) => log.script(script),
+    enqueue: (script) => log.enqueue(script),
+    waitForConnection: (index) => log.waitFor(index),
+    waitForClose: (index) => log.waitForClose(index),
     async close() {
       for (const client of wss.clients) client.terminate();
       for (const socket of sockets) socket.destroy();

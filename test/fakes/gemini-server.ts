@@ -15,10 +15,9 @@
  * await fake.close();
  * ```
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
+import type { ServerResponse } from 'node:http';
 import type { Content, Tool } from '@google/genai';
+import { drop, parseJson, pause, replyChunks, sendEvent as sendSseEvent, sendJson as sendJsonWith, startRecordingHttp, stopBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How the fake answers one request. Every field is optional; `{}` is a quick, healthy reply. */
 export interface FakeGeminiScript {
@@ -73,43 +72,18 @@ export interface GeminiWireRequest {
 }
 
 /** How one exchange ended: sent in full, closed early by the client, or dropped by the fake. */
-export type FakeGeminiOutcome = 'completed' | 'client-closed' | 'server-dropped';
+export type FakeGeminiOutcome = ExchangeOutcome;
 
-/** One request the fake received. */
-export interface FakeGeminiRequest {
-  readonly method: string;
-  /** Path with query, e.g. `/v1beta/models/test-model:streamGenerateContent?alt=sse`. */
-  readonly path: string;
+/** One request the fake received (`path` with query, e.g. `/v1beta/models/test-model:streamGenerateContent?alt=sse`). */
+export interface FakeGeminiRequest extends RecordedRequest {
   /** The model named in the path; undefined when the path is not a model method. */
   readonly model: string | undefined;
-  readonly headers: IncomingHttpHeaders;
   /** The parsed JSON body; undefined when there was none or it was not JSON. */
   readonly body: GeminiWireRequest | undefined;
-  /** Undefined while the response is still in progress. */
-  readonly outcome: FakeGeminiOutcome | undefined;
-  /** Resolves when the exchange ends. */
-  readonly ended: Promise<FakeGeminiOutcome>;
 }
 
-/** A running fake; see {@link startFakeGemini}. */
-export interface FakeGemini {
-  /** Base URL for the SDK's `httpOptions.baseUrl`: `http://127.0.0.1:PORT`. */
-  readonly url: string;
-  /** Every request received so far, in arrival order. */
-  readonly requests: readonly FakeGeminiRequest[];
-  /** Sets how every following request is answered (until changed). */
-  script(script: FakeGeminiScript): void;
-  /** Queues a one-off script for the next request; queued scripts are used before the default. */
-  enqueue(script: FakeGeminiScript): void;
-  /** Forgets recorded requests and queued scripts, and restores the default script. */
-  reset(): void;
-  /** Resolves with request number `index` (0-based) once it has arrived. */
-  waitForRequest(index?: number): Promise<FakeGeminiRequest>;
-  /** Resolves when request `index` (default: the latest) was closed early by the client; rejects otherwise. */
-  waitForClose(index?: number): Promise<void>;
-  /** Stops listening and closes every open connection, hung ones included. */
-  close(): Promise<void>;
-}
+/** A running fake; see {@link startFakeGemini}. `url` is the base URL for the SDK's `httpOptions.baseUrl`: `http://127.0.0.1:PORT`. */
+export type FakeGemini = RecordingHttp<FakeGeminiScript, FakeGeminiRequest>;
 
 /** The reply when a script gives none. */
 export const DEFAULT_FAKE_GEMINI_REPLY = 'Hello from the fake Gemini. It speaks in two sentences.';
@@ -128,120 +102,17 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
-type MutableRequest = { -readonly [K in keyof FakeGeminiRequest]: FakeGeminiRequest[K] };
-
 /** Starts a fake Gemini API on 127.0.0.1 with an ephemeral port. */
-export async function startFakeGemini(initial: FakeGeminiScript = {}): Promise<FakeGemini> {
-  let defaultScript = initial;
-  let queue: FakeGeminiScript[] = [];
-  let requests: MutableRequest[] = [];
-  let arrivalWaiters: Array<() => void> = [];
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // A bug in the fake must fail the test that hit it, not hang it.
-      if (!res.headersSent) sendJson(res, 500, errorBody(500, `fake server bug: ${String(error)}`));
-      else res.destroy();
-    });
+export function startFakeGemini(initial: FakeGeminiScript = {}): Promise<FakeGemini> {
+  return startRecordingHttp<FakeGeminiScript, FakeGeminiRequest>({
+    initial,
+    record: (req, body) => ({ model: STREAM_PATH.exec(req.url ?? '')?.[1], body: parseJson(body) as GeminiWireRequest | undefined }),
+    respond,
+    onBug: (res, error) => sendJson(res, 500, errorBody(500, `fake server bug: ${String(error)}`)),
   });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const gone = new AbortController();
-    let dropping = false;
-    let resolveEnded!: (outcome: FakeGeminiOutcome) => void;
-    const path = req.url ?? '';
-    const record: MutableRequest = {
-      method: req.method ?? '',
-      path,
-      model: STREAM_PATH.exec(path)?.[1],
-      headers: req.headers,
-      body: undefined,
-      outcome: undefined,
-      ended: new Promise((resolve) => (resolveEnded = resolve)),
-    };
-    const finish = (outcome: FakeGeminiOutcome): void => {
-      if (record.outcome !== undefined) return;
-      record.outcome = outcome;
-      resolveEnded(outcome);
-    };
-    res.on('finish', () => finish('completed'));
-    res.on('close', () => {
-      gone.abort();
-      finish(dropping ? 'server-dropped' : 'client-closed');
-    });
-
-    let raw: string;
-    try {
-      raw = await readBody(req);
-    } catch {
-      return; // the client went away while sending the body
-    }
-    record.body = parseJson(raw) as GeminiWireRequest | undefined;
-    requests.push(record);
-    for (const wake of arrivalWaiters.splice(0)) wake();
-
-    const script = queue.shift() ?? defaultScript;
-    try {
-      await respond(record, script, res, gone.signal, () => (dropping = true));
-    } catch (error) {
-      // The connection went away while the script was waiting or writing: nothing left to do.
-      if (!gone.signal.aborted) throw error;
-    }
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
-  const waitForRequest = async (index = 0): Promise<FakeGeminiRequest> => {
-    while (requests.length <= index) await new Promise<void>((wake) => arrivalWaiters.push(wake));
-    return requests[index];
-  };
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get requests() {
-      return requests;
-    },
-    script(script) {
-      defaultScript = script;
-    },
-    enqueue(script) {
-      queue.push(script);
-    },
-    reset() {
-      requests = [];
-      queue = [];
-      defaultScript = initial;
-    },
-    waitForRequest,
-    async waitForClose(index) {
-      const request = await waitForRequest(index ?? Math.max(requests.length - 1, 0));
-      const outcome = await request.ended;
-      if (outcome !== 'client-closed') {
-        throw new Error(`expected the client to close request ${request.path} early; it ended as ${outcome}`);
-      }
-    },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
 }
 
-async function respond(
-  record: MutableRequest,
-  script: FakeGeminiScript,
-  res: ServerResponse,
-  signal: AbortSignal,
-  markDropping: () => void,
-): Promise<void> {
-  if (script.hangBeforeHeaders) return;
-  await pause(script.headersDelayMs, signal);
-
+const respond: RecordingHttpOptions<FakeGeminiScript, FakeGeminiRequest>['respond'] = async (record, script, res, signal, markDropping) => {
   if (record.method !== 'POST' || record.model === undefined) {
     return sendJson(res, 404, errorBody(404, `no route ${record.method} ${record.path}`));
   }
@@ -255,7 +126,7 @@ async function respond(
 
   const modelVersion = script.modelVersion ?? record.model;
   const responseId = `fake-${Math.random().toString(36).slice(2, 10)}`;
-  const chunks = textChunks(script);
+  const chunks = replyChunks(script, DEFAULT_FAKE_GEMINI_REPLY);
   const promptTokens = Math.ceil(JSON.stringify(record.body.contents).length / CHARS_PER_TOKEN);
   let sentChars = 0;
   const usage = (final: boolean): object | undefined => {
@@ -289,17 +160,17 @@ async function respond(
     res.end();
     return;
   }
-  for (let i = 0; i < chunks.length; i += 1) {
-    if (script.hangAfterChunks === i) return;
-    if (script.dropAfterChunks === i) return drop(res, markDropping);
-    if (script.streamErrorAfterChunks === i) return sendStreamError(res);
+  const stops = { hangAfter: script.hangAfterChunks, dropAfter: script.dropAfterChunks, errorAfter: script.streamErrorAfterChunks };
+  for (let i = 0; i <= chunks.length; i += 1) {
+    const stop = stopBefore(stops, i, chunks.length);
+    if (stop === 'hang') return;
+    if (stop === 'drop') return drop(res, markDropping);
+    if (stop === 'error') return sendStreamError(res);
+    if (i === chunks.length) break;
     if (i > 0) await pause(script.chunkDelayMs, signal);
     sentChars += chunks[i].length;
     await sendEvent(res, event({ content: { parts: [{ text: chunks[i] }], role: 'model' } }, false));
   }
-  if (script.hangAfterChunks !== undefined && script.hangAfterChunks >= chunks.length) return;
-  if (script.dropAfterChunks !== undefined && script.dropAfterChunks >= chunks.length) return drop(res, markDropping);
-  if (script.streamErrorAfterChunks !== undefined && script.streamErrorAfterChunks >= chunks.length) return sendStreamError(res);
   if (script.block?.where === 'answer') {
     await sendEvent(res, event({ finishReason: script.block.reason ?? 'SAFETY', safetyRatings: safetyRatings('MEDIUM') }, true));
   } else {
@@ -309,19 +180,7 @@ async function respond(
     await sendEvent(res, event({ content: { parts: parts.length > 0 ? parts : [{ text: '' }], role: 'model' }, finishReason: script.finishReason ?? 'STOP' }, true));
   }
   res.end();
-}
-
-function textChunks(script: FakeGeminiScript): string[] {
-  if (script.chunks) return [...script.chunks];
-  const reply = script.reply ?? DEFAULT_FAKE_GEMINI_REPLY;
-  if (script.chunkChars !== undefined && script.chunkChars > 0) {
-    const chars = Array.from(reply);
-    const out: string[] = [];
-    for (let i = 0; i < chars.length; i += script.chunkChars) out.push(chars.slice(i, i + script.chunkChars).join(''));
-    return out;
-  }
-  return reply.match(/\s*\S+/gu) ?? (reply ? [reply] : []);
-}
+};
 
 function safetyRatings(probability: string): object[] {
   return [
@@ -335,8 +194,7 @@ function errorBody(status: number, message = `fake upstream error ${status}: do 
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
-  res.end(JSON.stringify(body));
+  sendJsonWith(res, status, body, { 'content-type': 'application/json; charset=UTF-8' });
 }
 
 async function sendStreamError(res: ServerResponse): Promise<void> {
@@ -344,35 +202,7 @@ async function sendStreamError(res: ServerResponse): Promise<void> {
   res.end();
 }
 
-/** Resolves once the bytes are handed to the kernel, so that a following drop cannot discard them. */
+/** Google's servers end each event with `\r\n\r\n`. */
 function sendEvent(res: ServerResponse, data: object): Promise<void> {
-  return new Promise((resolve) => {
-    if (res.destroyed) return resolve();
-    res.write(`data: ${JSON.stringify(data)}\r\n\r\n`, () => resolve());
-  });
-}
-
-function drop(res: ServerResponse, markDropping: () => void): void {
-  markDropping();
-  res.socket?.destroy();
-}
-
-async function pause(ms: number | undefined, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  if (ms !== undefined && ms > 0) await delay(ms, undefined, { signal });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of req) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
-}
-
-function parseJson(raw: string): unknown {
-  if (raw === '') return undefined;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
+  return sendSseEvent(res, data, '\r\n');
 }

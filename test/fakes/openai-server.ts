@@ -14,10 +14,9 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
+import type { ServerResponse } from 'node:http';
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
+import { drop, parseJson, pause, replyChunks, sendEvent, sendJson, startRecordingHttp, stopBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How a fake server answers one request. Every field is optional; `{}` is a quick, healthy reply. */
 export interface FakeOpenAiScript {
@@ -79,51 +78,17 @@ export interface FakeToolCall {
   readonly argumentChunks?: number;
 }
 
-/** How one exchange ended. */
-export type FakeExchangeOutcome =
-  /** The fake sent the whole response. */
-  | 'completed'
-  /** The client closed the connection before the response was complete (cancellation). */
-  | 'client-closed'
-  /** The fake dropped the connection on purpose (`dropAfterChunks`). */
-  | 'server-dropped';
+/** How one exchange ended: sent in full, closed early by the client, or dropped by the fake (`dropAfterChunks`). */
+export type FakeExchangeOutcome = ExchangeOutcome;
 
 /** One request the fake received. */
-export interface FakeOpenAiRequest {
-  readonly method: string;
-  /** Path with query, e.g. `/v1/chat/completions`. */
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
+export interface FakeOpenAiRequest extends RecordedRequest {
   /** The parsed JSON body; undefined when there was none or it was not JSON. */
   readonly body: ChatCompletionCreateParams | undefined;
-  /** Undefined while the response is still in progress. */
-  readonly outcome: FakeExchangeOutcome | undefined;
-  /** Resolves when the exchange ends. */
-  readonly ended: Promise<FakeExchangeOutcome>;
 }
 
-/** A running fake; see {@link startFakeOpenAi}. */
-export interface FakeOpenAi {
-  /** Base URL for an OpenAI client: `http://127.0.0.1:PORT/v1`. */
-  readonly url: string;
-  /** Every request received so far, in arrival order. */
-  readonly requests: readonly FakeOpenAiRequest[];
-  /** Sets how every following request is answered (until changed). */
-  script(script: FakeOpenAiScript): void;
-  /** Queues a one-off script for the next request; queued scripts are used before the default. */
-  enqueue(script: FakeOpenAiScript): void;
-  /** Forgets recorded requests and queued scripts, and restores the default script. */
-  reset(): void;
-  /** Resolves with request number `index` (0-based) once it has arrived. */
-  waitForRequest(index?: number): Promise<FakeOpenAiRequest>;
-  /**
-   * Resolves when request `index` (default: the latest one, or the first if none arrived yet)
-   * was closed by the client before its response was complete; rejects if it ended otherwise.
-   */
-  waitForClose(index?: number): Promise<void>;
-  /** Stops listening and closes every open connection, hung ones included. */
-  close(): Promise<void>;
-}
+/** A running fake; see {@link startFakeOpenAi}. `url` is the base URL for an OpenAI client: `http://127.0.0.1:PORT/v1`. */
+export type FakeOpenAi = RecordingHttp<FakeOpenAiScript, FakeOpenAiRequest>;
 
 /** The reply when a script gives none. */
 export const DEFAULT_FAKE_REPLY = 'Hello from the fake model. It speaks in two sentences.';
@@ -132,143 +97,34 @@ const CHAT_PATH = '/v1/chat/completions';
 const MODELS_PATH = '/v1/models';
 const CHARS_PER_TOKEN = 4;
 
-interface MutableRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: ChatCompletionCreateParams | undefined;
-  outcome: FakeExchangeOutcome | undefined;
-  ended: Promise<FakeExchangeOutcome>;
-}
-
 /** Starts a fake OpenAI-compatible server on 127.0.0.1 with an ephemeral port. */
-export async function startFakeOpenAi(initial: FakeOpenAiScript = {}): Promise<FakeOpenAi> {
-  let defaultScript = initial;
-  let queue: FakeOpenAiScript[] = [];
-  let requests: MutableRequest[] = [];
-  let arrivalWaiters: Array<() => void> = [];
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // A bug in the fake must fail the test that hit it, not hang it.
-      if (!res.headersSent) sendJson(res, 500, errorBody(500, `fake server bug: ${String(error)}`));
-      else res.destroy();
-    });
+export function startFakeOpenAi(initial: FakeOpenAiScript = {}): Promise<FakeOpenAi> {
+  return startRecordingHttp<FakeOpenAiScript, FakeOpenAiRequest>({
+    initial,
+    basePath: '/v1',
+    record: (_req, body) => ({ body: parseJson(body) as ChatCompletionCreateParams | undefined }),
+    respond,
+    onBug: (res, error) => sendJson(res, 500, openAiErrorBody(500, `fake server bug: ${String(error)}`)),
   });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const gone = new AbortController();
-    let dropping = false;
-    let resolveEnded!: (outcome: FakeExchangeOutcome) => void;
-    const record: MutableRequest = {
-      method: req.method ?? '',
-      path: req.url ?? '',
-      headers: req.headers,
-      body: undefined,
-      outcome: undefined,
-      ended: new Promise((resolve) => (resolveEnded = resolve)),
-    };
-    const finish = (outcome: FakeExchangeOutcome): void => {
-      if (record.outcome !== undefined) return;
-      record.outcome = outcome;
-      resolveEnded(outcome);
-    };
-    res.on('finish', () => finish('completed'));
-    res.on('close', () => {
-      gone.abort();
-      finish(dropping ? 'server-dropped' : 'client-closed');
-    });
-
-    let raw: string;
-    try {
-      raw = await readBody(req);
-    } catch {
-      return; // the client went away while sending the body
-    }
-    record.body = parseJson(raw) as ChatCompletionCreateParams | undefined;
-    requests.push(record);
-    const waiters = arrivalWaiters;
-    arrivalWaiters = [];
-    for (const wake of waiters) wake();
-
-    const script = queue.shift() ?? defaultScript;
-    try {
-      await respond(record, script, res, gone.signal, () => (dropping = true));
-    } catch (error) {
-      // The connection went away while the script was waiting or writing: nothing left to do.
-      if (!gone.signal.aborted) throw error;
-    }
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
-  const waitForRequest = async (index = 0): Promise<FakeOpenAiRequest> => {
-    while (requests.length <= index) await new Promise<void>((wake) => arrivalWaiters.push(wake));
-    return requests[index];
-  };
-
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    get requests() {
-      return requests;
-    },
-    script(script) {
-      defaultScript = script;
-    },
-    enqueue(script) {
-      queue.push(script);
-    },
-    reset() {
-      requests = [];
-      queue = [];
-      defaultScript = initial;
-    },
-    waitForRequest,
-    async waitForClose(index) {
-      const request = await waitForRequest(index ?? Math.max(requests.length - 1, 0));
-      const outcome = await request.ended;
-      if (outcome !== 'client-closed') {
-        throw new Error(`expected the client to close request ${request.path} early; it ended as ${outcome}`);
-      }
-    },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
 }
 
-async function respond(
-  record: MutableRequest,
-  script: FakeOpenAiScript,
-  res: ServerResponse,
-  signal: AbortSignal,
-  markDropping: () => void,
-): Promise<void> {
-  if (script.hangBeforeHeaders) return;
-  await pause(script.headersDelayMs, signal);
-
+const respond: RecordingHttpOptions<FakeOpenAiScript, FakeOpenAiRequest>['respond'] = async (record, script, res, signal, markDropping) => {
   if (record.method === 'GET' && record.path === MODELS_PATH) {
     return sendJson(res, 200, { object: 'list', data: [{ id: script.model ?? 'fake-model', object: 'model', created: 0, owned_by: 'fake' }] });
   }
   if (record.method !== 'POST' || record.path !== CHAT_PATH) {
-    return sendJson(res, 404, errorBody(404, `no route ${record.method} ${record.path}`));
+    return sendJson(res, 404, openAiErrorBody(404, `no route ${record.method} ${record.path}`));
   }
   if (record.body === undefined || !Array.isArray(record.body.messages)) {
-    return sendJson(res, 400, errorBody(400, 'the body must be a JSON chat completion request'));
+    return sendJson(res, 400, openAiErrorBody(400, 'the body must be a JSON chat completion request'));
   }
   if (script.error) {
-    return sendJson(res, script.error.status, script.error.body ?? errorBody(script.error.status, script.error.message), script.error.headers);
+    return sendJson(res, script.error.status, script.error.body ?? openAiErrorBody(script.error.status, script.error.message), script.error.headers);
   }
 
   const body = record.body;
   const model = script.model ?? body.model;
-  const chunks = contentChunks(script);
+  const chunks = replyChunks(script, DEFAULT_FAKE_REPLY);
   const reply = chunks.join('');
   const usage = script.usage === false ? undefined : (script.usage ?? estimateUsage(body, reply));
   const id = `chatcmpl-fake-${randomUUID()}`;
@@ -324,24 +180,24 @@ async function respond(
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   await sendEvent(res, chunk({ role: 'assistant', content: '', refusal: null }, null));
   await pause(script.firstChunkDelayMs, signal);
-  for (let i = 0; i < chunks.length; i += 1) {
-    if (script.hangAfterChunks === i) return;
-    if (script.dropAfterChunks === i) return drop(res, markDropping);
-    if (script.streamErrorAfterChunks === i) return sendStreamError(res);
+  const stops = { hangAfter: script.hangAfterChunks, dropAfter: script.dropAfterChunks, errorAfter: script.streamErrorAfterChunks };
+  for (let i = 0; i <= chunks.length; i += 1) {
+    if (i === chunks.length) await sendToolCalls((after) => after >= chunks.length);
+    const stop = stopBefore(stops, i, chunks.length);
+    if (stop === 'hang') return;
+    if (stop === 'drop') return drop(res, markDropping);
+    if (stop === 'error') return sendStreamError(res);
+    if (i === chunks.length) break;
     if (i > 0) await pause(script.chunkDelayMs, signal);
     await sendToolCalls((after) => after === i);
     await sendEvent(res, chunk({ content: chunks[i] }, null));
   }
-  await sendToolCalls((after) => after >= chunks.length);
-  if (script.hangAfterChunks !== undefined && script.hangAfterChunks >= chunks.length) return;
-  if (script.dropAfterChunks !== undefined && script.dropAfterChunks >= chunks.length) return drop(res, markDropping);
-  if (script.streamErrorAfterChunks !== undefined && script.streamErrorAfterChunks >= chunks.length) return sendStreamError(res);
   await sendEvent(res, chunk({}, finishReasonOf(script)));
   if (wantsUsage && usage) {
     await sendEvent(res, { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [], usage: wireUsage(usage) });
   }
   res.end('data: [DONE]\n\n');
-}
+};
 
 function finishReasonOf(script: FakeOpenAiScript): string {
   return script.finishReason ?? (script.toolCalls?.length ? 'tool_calls' : 'stop');
@@ -353,18 +209,6 @@ function fragments(text: string, count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
   return out;
-}
-
-function contentChunks(script: FakeOpenAiScript): string[] {
-  if (script.chunks) return [...script.chunks];
-  const reply = script.reply ?? DEFAULT_FAKE_REPLY;
-  if (script.chunkChars !== undefined && script.chunkChars > 0) {
-    const chars = Array.from(reply);
-    const out: string[] = [];
-    for (let i = 0; i < chars.length; i += script.chunkChars) out.push(chars.slice(i, i + script.chunkChars).join(''));
-    return out;
-  }
-  return reply.match(/\s*\S+/gu) ?? (reply ? [reply] : []);
 }
 
 function estimateUsage(body: ChatCompletionCreateParams, reply: string): { promptTokens: number; completionTokens: number } {
@@ -382,51 +226,14 @@ function wireUsage(usage: { promptTokens: number; completionTokens: number }): o
   };
 }
 
-function errorBody(status: number, message = `fake upstream error ${status}: do not show this to users`): object {
+/** An OpenAI-style error body; its default message proves upstream text never reaches a client. */
+export function openAiErrorBody(status: number, message = `fake upstream error ${status}: do not show this to users`): object {
   const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
   const code = status === 401 ? 'invalid_api_key' : status === 429 ? 'rate_limit_exceeded' : null;
   return { error: { message, type, param: null, code } };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
 async function sendStreamError(res: ServerResponse): Promise<void> {
-  await sendEvent(res, errorBody(500, 'fake in-stream error: do not show this to users'));
+  await sendEvent(res, openAiErrorBody(500, 'fake in-stream error: do not show this to users'));
   res.end();
-}
-
-/** Resolves once the bytes are handed to the kernel, so that a following drop cannot discard them. */
-function sendEvent(res: ServerResponse, data: object): Promise<void> {
-  return new Promise((resolve) => {
-    if (res.destroyed) return resolve();
-    res.write(`data: ${JSON.stringify(data)}\n\n`, () => resolve());
-  });
-}
-
-function drop(res: ServerResponse, markDropping: () => void): void {
-  markDropping();
-  res.socket?.destroy();
-}
-
-async function pause(ms: number | undefined, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  if (ms !== undefined && ms > 0) await delay(ms, undefined, { signal });
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of req) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
-}
-
-function parseJson(raw: string): unknown {
-  if (raw === '') return undefined;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
 }

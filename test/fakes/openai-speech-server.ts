@@ -13,9 +13,9 @@
  * await fake.close();
  * ```
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
+import type { ServerResponse } from 'node:http';
+import { openAiErrorBody } from './openai-server.js';
+import { drop, parseJson, pause, sendJson, startRecordingHttp, stopBefore, writeFlushed, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How the fake answers one request. `{}` is a quick, healthy answer. */
 export interface FakeSpeechScript {
@@ -38,7 +38,7 @@ export interface FakeSpeechScript {
 }
 
 /** How one exchange ended. */
-export type FakeSpeechOutcome = 'completed' | 'client-closed' | 'server-dropped';
+export type FakeSpeechOutcome = ExchangeOutcome;
 
 /** The JSON body the provider sends. */
 export interface FakeSpeechBody {
@@ -49,30 +49,12 @@ export interface FakeSpeechBody {
   readonly speed?: number;
 }
 
-export interface FakeSpeechRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
+export interface FakeSpeechRequest extends RecordedRequest {
   readonly body: FakeSpeechBody | undefined;
-  /** Undefined while the exchange is in progress. */
-  readonly outcome: FakeSpeechOutcome | undefined;
-  readonly ended: Promise<FakeSpeechOutcome>;
 }
 
-export interface FakeOpenAiSpeech {
-  /** Base URL for the provider: `http://127.0.0.1:PORT/v1`. */
-  readonly url: string;
-  readonly requests: readonly FakeSpeechRequest[];
-  /** How every following request is answered (until changed). */
-  script(script: FakeSpeechScript): void;
-  /** A one-off script for the next request; queued scripts go before the default. */
-  enqueue(script: FakeSpeechScript): void;
-  /** Resolves with request `index` (0-based) once it has arrived. */
-  waitForRequest(index?: number): Promise<FakeSpeechRequest>;
-  /** Resolves when request `index` (default: the latest) was closed by the client early; rejects otherwise. */
-  waitForClose(index?: number): Promise<void>;
-  close(): Promise<void>;
-}
+/** A running fake; `url` is the base URL for the provider: `http://127.0.0.1:PORT/v1`. */
+export type FakeOpenAiSpeech = RecordingHttp<FakeSpeechScript, FakeSpeechRequest>;
 
 export const FAKE_SPEECH_RATE = 24000;
 export const FAKE_SPEECH_SECONDS = 0.5;
@@ -85,102 +67,16 @@ export function fakeSpeechAudio(seconds = FAKE_SPEECH_SECONDS, rate = FAKE_SPEEC
 const SPEECH_PATH = '/v1/audio/speech';
 const DEFAULT_PIECE_BYTES = 4800;
 
-interface MutableRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: FakeSpeechBody | undefined;
-  outcome: FakeSpeechOutcome | undefined;
-  ended: Promise<FakeSpeechOutcome>;
+export function startFakeOpenAiSpeech(initial: FakeSpeechScript = {}): Promise<FakeOpenAiSpeech> {
+  return startRecordingHttp<FakeSpeechScript, FakeSpeechRequest>({
+    initial,
+    basePath: '/v1',
+    record: (_req, body) => ({ body: parseJson(body) as FakeSpeechBody | undefined }),
+    respond,
+  });
 }
 
-export async function startFakeOpenAiSpeech(initial: FakeSpeechScript = {}): Promise<FakeOpenAiSpeech> {
-  let defaultScript = initial;
-  const queue: FakeSpeechScript[] = [];
-  const requests: MutableRequest[] = [];
-  let arrivalWaiters: Array<() => void> = [];
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => res.destroy());
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const gone = new AbortController();
-    let dropping = false;
-    let resolveEnded!: (outcome: FakeSpeechOutcome) => void;
-    const record: MutableRequest = {
-      method: req.method ?? '',
-      path: req.url ?? '',
-      headers: req.headers,
-      body: undefined,
-      outcome: undefined,
-      ended: new Promise((resolve) => (resolveEnded = resolve)),
-    };
-    const finish = (outcome: FakeSpeechOutcome): void => {
-      if (record.outcome !== undefined) return;
-      record.outcome = outcome;
-      resolveEnded(outcome);
-    };
-    res.on('finish', () => finish('completed'));
-    res.on('close', () => {
-      gone.abort();
-      finish(dropping ? 'server-dropped' : 'client-closed');
-    });
-    const parts: Buffer[] = [];
-    for await (const part of req) parts.push(part as Buffer);
-    try {
-      record.body = JSON.parse(Buffer.concat(parts).toString('utf8')) as FakeSpeechBody;
-    } catch {
-      record.body = undefined;
-    }
-    requests.push(record);
-    const waiters = arrivalWaiters;
-    arrivalWaiters = [];
-    for (const wake of waiters) wake();
-    const script = queue.shift() ?? defaultScript;
-    try {
-      await respond(record, script, res, gone.signal, () => (dropping = true));
-    } catch (error) {
-      if (!gone.signal.aborted) throw error;
-    }
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
-  const waitForRequest = async (index = 0): Promise<FakeSpeechRequest> => {
-    while (requests.length <= index) await new Promise<void>((wake) => arrivalWaiters.push(wake));
-    return requests[index]!;
-  };
-
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    script(script) {
-      defaultScript = script;
-    },
-    enqueue(script) {
-      queue.push(script);
-    },
-    waitForRequest,
-    async waitForClose(index) {
-      const request = await waitForRequest(index ?? Math.max(requests.length - 1, 0));
-      const outcome = await request.ended;
-      if (outcome !== 'client-closed') throw new Error(`expected the client to close ${request.path} early; it ended as ${outcome}`);
-    },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
-}
-
-async function respond(record: MutableRequest, script: FakeSpeechScript, res: ServerResponse, signal: AbortSignal, markDropping: () => void): Promise<void> {
-  if (script.hangBeforeHeaders) return;
+const respond: RecordingHttpOptions<FakeSpeechScript, FakeSpeechRequest>['respond'] = async (record, script, res, signal, markDropping) => {
   if (record.method !== 'POST' || record.path !== SPEECH_PATH) return sendError(res, 404, `no route ${record.method} ${record.path}`);
   const body = record.body;
   if (body === undefined || typeof body.input !== 'string' || typeof body.voice !== 'string' || typeof body.model !== 'string') {
@@ -193,33 +89,19 @@ async function respond(record: MutableRequest, script: FakeSpeechScript, res: Se
   const size = script.pieceBytes ?? DEFAULT_PIECE_BYTES;
   res.writeHead(200, { 'content-type': script.contentType ?? 'audio/pcm', 'transfer-encoding': 'chunked' });
   res.flushHeaders();
-  let index = 0;
-  for (let offset = 0; offset < bytes.length; offset += size, index++) {
-    if (script.hangAfterPieces === index) return;
-    if (script.dropAfterPieces === index) return drop(res, markDropping);
-    if (index > 0 && script.pieceDelayMs) await delay(script.pieceDelayMs, undefined, { signal });
-    await write(res, bytes.subarray(offset, offset + size));
+  const stops = { hangAfter: script.hangAfterPieces, dropAfter: script.dropAfterPieces };
+  const pieces = Math.ceil(bytes.length / size);
+  for (let index = 0; index <= pieces; index += 1) {
+    const stop = stopBefore(stops, index, pieces);
+    if (stop === 'hang') return;
+    if (stop === 'drop') return drop(res, markDropping);
+    if (index === pieces) break;
+    if (index > 0) await pause(script.pieceDelayMs, signal);
+    await writeFlushed(res, bytes.subarray(index * size, (index + 1) * size));
   }
-  if (script.hangAfterPieces !== undefined && script.hangAfterPieces >= index) return;
-  if (script.dropAfterPieces !== undefined && script.dropAfterPieces >= index) return drop(res, markDropping);
   res.end();
-}
+};
 
 function sendError(res: ServerResponse, status: number, message: string): void {
-  const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { message, type, param: null, code: null } }));
-}
-
-/** Resolves once the bytes are handed to the kernel, so a following drop cannot discard them. */
-function write(res: ServerResponse, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve) => {
-    if (res.destroyed) return resolve();
-    res.write(bytes, () => resolve());
-  });
-}
-
-function drop(res: ServerResponse, markDropping: () => void): void {
-  markDropping();
-  res.socket?.destroy();
+  sendJson(res, status, openAiErrorBody(status, message));
 }

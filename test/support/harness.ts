@@ -8,7 +8,6 @@ import type { Config } from '../../src/config/schema.js';
 import { StreamingServiceClient, type StreamResponse, type WelcomeResponse } from '../../src/gen/streaming.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processing/provider.js';
 
 type PlainConfig = { -readonly [K in keyof Config]: Config[K] };
 
@@ -109,62 +108,4 @@ export function kinds(messages: readonly (StreamResponse | WelcomeResponse)[]): 
 
 export const HARDWARE_ID = '5C8E9D4A-1B2C-4D3E-8F90-A1B2C3D4E5F6';
 
-/**
- * A language model for tests that records every request and answers with a script. `gate`
- * lets a test hold the reply until it says so, to interrupt or race a running turn.
- */
-export class RecordingLlm implements LlmProvider {
-  readonly name = 'recording';
-  readonly requests: LlmRequest[] = [];
-  readonly aborted: unknown[] = [];
-  #reply: (request: LlmRequest) => string;
-  #gate: Promise<void> | undefined;
-  #open: (() => void) | undefined;
-  #started: Array<() => void> = [];
-
-  constructor(reply: string | ((request: LlmRequest) => string) = 'Hello there. This is a test answer.') {
-    this.#reply = typeof reply === 'string' ? () => reply : reply;
-  }
-
-  /** The next turns wait after their first sentence until `release()`. */
-  hold(): void {
-    this.#gate = new Promise((resolve) => (this.#open = resolve));
-  }
-
-  release(): void {
-    this.#open?.();
-    this.#gate = undefined;
-  }
-
-  /** Resolves when a stream has started (a request was received). */
-  started(): Promise<void> {
-    return new Promise((resolve) => this.#started.push(resolve));
-  }
-
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    this.requests.push(request);
-    for (const resolve of this.#started.splice(0)) resolve();
-    const words = this.#reply(request).split(/(?<=\s)/u);
-    const gate = this.#gate;
-    let sentFirstSentence = false;
-    for (const word of words) {
-      if (signal.aborted) {
-        this.aborted.push(signal.reason);
-        throw signal.reason;
-      }
-      yield { type: 'text', text: word };
-      if (!sentFirstSentence && /[.!?]\s*$/u.test(word)) {
-        sentFirstSentence = true;
-        if (gate) {
-          await new Promise<void>((resolve, reject) => {
-            void gate.then(resolve);
-            signal.addEventListener('abort', () => {
-              this.aborted.push(signal.reason);
-              reject(signal.reason);
-            }, { once: true });
-          });
-        }
-      }
-    }
-  }
-}
+export { RecordingLlm } from './llm-stubs.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fakeEdgeAudio, startFakeEdge, type FakeEdge } from '../../../test/fakes/edge-tts-server.js';
-import { AppError, InterruptedError } from '../../errors.js';
-import type { Pcm } from '../provider.js';
+import { collectPcm, joinedPcm, synthesisFailure, ttsProviderContract } from '../../../test/support/tts-provider-contract.js';
+import { AppError } from '../../errors.js';
 import { EdgeTts, type EdgeOptions } from './edge.js';
 import { secMsGec } from './edge-protocol.js';
 
@@ -10,7 +10,7 @@ const never = new AbortController().signal;
 const TOKEN = '6A5AA1D4EAFF4E9FB37E23D68491D6F4';
 const NOW = 1_700_000_000_000;
 
-function options(fake: FakeEdge, overrides: Partial<EdgeOptions> = {}): EdgeOptions {
+function options(fake: Pick<FakeEdge, 'url'>, overrides: Partial<EdgeOptions> = {}): EdgeOptions {
   return {
     baseUrl: fake.url,
     trustedClientToken: TOKEN,
@@ -25,33 +25,6 @@ function options(fake: FakeEdge, overrides: Partial<EdgeOptions> = {}): EdgeOpti
   };
 }
 
-async function collect(iterable: AsyncIterable<Pcm>): Promise<Pcm[]> {
-  const out: Pcm[] = [];
-  for await (const pcm of iterable) out.push(pcm);
-  return out;
-}
-
-function joined(parts: readonly Pcm[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.samples.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part.samples, offset);
-    offset += part.samples.length;
-  }
-  return out;
-}
-
-async function failure(iterable: AsyncIterable<Pcm>): Promise<{ error: AppError; parts: Pcm[] }> {
-  const parts: Pcm[] = [];
-  try {
-    for await (const pcm of iterable) parts.push(pcm);
-  } catch (error) {
-    assert.ok(error instanceof AppError, `not an AppError: ${String(error)}`);
-    return { error, parts };
-  }
-  assert.fail('expected the synthesis to fail');
-}
-
 describe('EdgeTts', () => {
   let fake: FakeEdge;
   before(async () => {
@@ -62,7 +35,7 @@ describe('EdgeTts', () => {
 
   it('speaks the read-aloud protocol and yields the raw PCM exactly', async () => {
     const tts = new EdgeTts(options(fake, { prosody: { rate: '+10%', pitch: '-5Hz', volume: '+0%' } }));
-    const parts = await collect(tts.synthesize('Fish & chips, please.', 'en-US-AriaNeural', never));
+    const parts = await collectPcm(tts.synthesize('Fish & chips, please.', 'en-US-AriaNeural', never));
     const connection = fake.connections.at(-1)!;
     assert.equal(connection.query.get('TrustedClientToken'), TOKEN);
     assert.equal(connection.query.get('Sec-MS-GEC'), secMsGec(NOW, TOKEN));
@@ -78,20 +51,15 @@ describe('EdgeTts', () => {
       volume: '+0%',
       text: 'Fish & chips, please.',
     });
-    assert.deepEqual(joined(parts), fakeEdgeAudio());
+    assert.deepEqual(joinedPcm(parts), fakeEdgeAudio());
     assert.ok(parts.length > 1 && parts.every((p) => p.sampleRate === 24000 && p.channels === 1));
     assert.equal(await connection.ended, 'completed');
   });
 
   it('the sample rate follows the output format', async () => {
-    const parts = await collect(new EdgeTts(options(fake, { outputFormat: 'raw-16khz-16bit-mono-pcm' })).synthesize('Hi.', 'en-US-AriaNeural', never));
+    const parts = await collectPcm(new EdgeTts(options(fake, { outputFormat: 'raw-16khz-16bit-mono-pcm' })).synthesize('Hi.', 'en-US-AriaNeural', never));
     assert.equal(fake.connections.at(-1)!.outputFormat, 'raw-16khz-16bit-mono-pcm');
     assert.ok(parts.every((p) => p.sampleRate === 16000));
-  });
-
-  it('odd-sized audio messages: a split sample is joined', async () => {
-    fake.script({ frameBytes: 1001 });
-    assert.deepEqual(joined(await collect(new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never))), fakeEdgeAudio());
   });
 
   const refusals: ReadonlyArray<readonly [number, string, boolean]> = [
@@ -102,7 +70,7 @@ describe('EdgeTts', () => {
   for (const [status, kind, retryable] of refusals) {
     it(`handshake refused with ${status} → ${kind}${retryable ? '' : ', not retryable'}`, async () => {
       fake.script({ refuseStatus: status });
-      const { error } = await failure(new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never));
+      const { error } = await synthesisFailure(new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never));
       assert.equal(error.kind, kind);
       assert.equal(error.retryable, retryable);
     });
@@ -116,7 +84,7 @@ describe('EdgeTts', () => {
       t.mock.timers.enable({ apis: ['setTimeout'] });
       fake.script(script);
       const index = fake.connections.length;
-      const result = failure(new EdgeTts(options(fake, { timeoutMs: 5000 })).synthesize('Hi.', 'en-US-AriaNeural', never));
+      const result = synthesisFailure(new EdgeTts(options(fake, { timeoutMs: 5000 })).synthesize('Hi.', 'en-US-AriaNeural', never));
       await fake.waitForConnection(index);
       t.mock.timers.tick(4999);
       assert.equal(fake.connections[index]!.outcome, undefined);
@@ -143,59 +111,36 @@ describe('EdgeTts', () => {
   it('the connection dropped or closed before turn.end → unavailable', async () => {
     for (const script of [{ dropAfterFrames: 2 }, { closeAfterFrames: 2 }, { closeAfterFrames: 0 }]) {
       fake.script(script);
-      const { error } = await failure(new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never));
+      const { error } = await synthesisFailure(new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never));
       assert.equal(error.kind, 'unavailable', JSON.stringify(script));
     }
   });
 
-  it('nothing listening → unavailable', async () => {
-    const gone = await startFakeEdge();
-    const url = gone.url;
-    await gone.close();
-    const { error } = await failure(new EdgeTts({ ...options(fake), baseUrl: url }).synthesize('Hi.', 'en-US-AriaNeural', never));
-    assert.equal(error.kind, 'unavailable');
-  });
-
-  it('an abort mid-stream closes the socket and ends with the abort reason', async () => {
-    fake.script({ hangAfterFrames: 1 });
-    const controller = new AbortController();
-    const iterator = new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', controller.signal)[Symbol.asyncIterator]();
-    assert.equal((await iterator.next()).done, false);
-    const pending = iterator.next();
-    controller.abort(new InterruptedError());
-    await assert.rejects(pending, (e: unknown) => e instanceof AppError && e.kind === 'interrupted');
-    await fake.waitForClose();
-  });
-
-  it('the consumer stopping early closes the socket', async () => {
-    fake.script({ frameBytes: 480, frameDelayMs: 5 });
-    for await (const pcm of new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never)) {
-      assert.ok(pcm.samples.length > 0);
-      break;
-    }
-    await fake.waitForClose();
-  });
-
-  it('a long text goes as several turns, in order', async () => {
-    const before = fake.connections.length;
-    await collect(new EdgeTts(options(fake, { maxTextChars: 20 })).synthesize('First sentence here. Second one follows.', 'en-US-AriaNeural', never));
-    assert.deepEqual(
-      fake.connections.slice(before).map((c) => c.ssml?.text),
-      ['First sentence here.', 'Second one follows.'],
-    );
-  });
-
-  it('voices: per language from config, by script, and any explicit Edge voice name as given', () => {
+  it('voices: any explicit Edge voice name as given (the rest is the contract)', () => {
     const tts = new EdgeTts(options(fake));
-    assert.equal(tts.resolveVoice('Hello.', {}), 'en-US-AriaNeural');
-    assert.equal(tts.resolveVoice('Привет, как дела?', {}), 'ru-RU-SvetlanaNeural');
-    assert.equal(tts.resolveVoice('Hello.', { language: 'ru' }), 'ru-RU-SvetlanaNeural');
     assert.equal(tts.resolveVoice('Hallo.', { voice: 'de-DE-KatjaNeural' }), 'de-DE-KatjaNeural');
-    assert.equal(tts.resolveVoice('Hello.', { voice: 'en-us' }), 'en-US-AriaNeural');
   });
 
   it('warm: no network; base_url must be a ws(s) URL', async () => {
     await new EdgeTts(options(fake)).warm();
     await assert.rejects(new EdgeTts({ ...options(fake), baseUrl: 'https://example.test' }).warm(), AppError);
   });
+});
+
+ttsProviderContract({
+  name: 'EdgeTts',
+  async start() {
+    const fake = await startFakeEdge();
+    return {
+      url: fake.url,
+      audio: fakeEdgeAudio(),
+      script: (s) => fake.script({ frameBytes: s.pieceBytes, frameDelayMs: s.pieceDelayMs, hangAfterFrames: s.hangAfterPieces, dropAfterFrames: s.dropAfterPieces }),
+      exchanges: () => fake.connections.length,
+      texts: () => fake.connections.map((c) => c.ssml?.text),
+      waitForClose: (index) => fake.waitForClose(index),
+      close: () => fake.close(),
+    };
+  },
+  tts: ({ baseUrl, maxChars }) => new EdgeTts(options({ url: baseUrl }, maxChars === undefined ? {} : { maxTextChars: maxChars })),
+  voices: { default: 'en-US-AriaNeural', ru: 'ru-RU-SvetlanaNeural' },
 });

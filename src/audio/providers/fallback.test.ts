@@ -1,44 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ScriptedTts } from '../../../test/support/tts-stubs.js';
 import { AppError, InterruptedError } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
 import { FallbackTts } from './fallback.js';
 
 const never = new AbortController().signal;
-
-interface StubScript {
-  /** Pieces yielded before failing (or before ending, without `fail`). */
-  readonly pieces?: number;
-  readonly fail?: AppError;
-  readonly warmFails?: boolean;
-  /** Voice per language; the default is the engine's name. */
-  readonly voices?: Readonly<Record<string, string>>;
-}
-
-/** A scripted engine that records what it was asked to say and in which voice. */
-class StubTts implements TtsProvider {
-  readonly calls: Array<{ text: string; voice: string }> = [];
-  warmed = false;
-  constructor(
-    readonly name: string,
-    private readonly script: StubScript = {},
-  ) {}
-  async warm(): Promise<void> {
-    if (this.script.warmFails) throw new AppError('unavailable', `${this.name} cannot start`);
-    this.warmed = true;
-  }
-  resolveVoice(_text: string, request: VoiceRequest): string {
-    return this.script.voices?.[request.language ?? ''] ?? `${this.name}-default`;
-  }
-  async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
-    this.calls.push({ text, voice });
-    for (let i = 0; i < (this.script.pieces ?? 2); i++) {
-      signal.throwIfAborted();
-      yield { samples: Int16Array.of(100 + i, 200 + i), sampleRate: 24000, channels: 1 };
-    }
-    if (this.script.fail) throw this.script.fail;
-  }
-}
 
 async function run(tts: TtsProvider, text = 'Hello.', request: VoiceRequest = {}, signal = never): Promise<Pcm[]> {
   const out: Pcm[] = [];
@@ -48,8 +15,8 @@ async function run(tts: TtsProvider, text = 'Hello.', request: VoiceRequest = {}
 
 describe('FallbackTts', () => {
   it('the primary speaks when it works; the others are not asked', async () => {
-    const primary = new StubTts('primary');
-    const backup = new StubTts('backup');
+    const primary = new ScriptedTts('primary');
+    const backup = new ScriptedTts('backup');
     const parts = await run(new FallbackTts([primary, backup]));
     assert.equal(parts.length, 2);
     assert.ok(parts.every((p) => p.engine === 'primary' && p.fallback !== true));
@@ -57,8 +24,8 @@ describe('FallbackTts', () => {
   });
 
   it('the primary fails before audio → the next one speaks the whole sentence, and it is reported', async () => {
-    const primary = new StubTts('primary', { pieces: 0, fail: new AppError('unavailable', 'down') });
-    const backup = new StubTts('backup');
+    const primary = new ScriptedTts('primary', { pieces: 0, fail: new AppError('unavailable', 'down') });
+    const backup = new ScriptedTts('backup');
     const reported: Array<[string, string, string]> = [];
     const chain = new FallbackTts([primary, backup], { onFallback: (from, to, error) => reported.push([from, to, error.kind]) });
     const parts = await run(chain, 'Say this.');
@@ -70,9 +37,9 @@ describe('FallbackTts', () => {
 
   it('falls through several engines to the last', async () => {
     const chain = new FallbackTts([
-      new StubTts('a', { pieces: 0, fail: new AppError('limit', 'busy') }),
-      new StubTts('b', { pieces: 0, fail: new AppError('timeout', 'slow') }),
-      new StubTts('c'),
+      new ScriptedTts('a', { pieces: 0, fail: new AppError('limit', 'busy') }),
+      new ScriptedTts('b', { pieces: 0, fail: new AppError('timeout', 'slow') }),
+      new ScriptedTts('c'),
     ]);
     const parts = await run(chain);
     assert.ok(parts.every((p) => p.engine === 'c'));
@@ -80,8 +47,8 @@ describe('FallbackTts', () => {
 
   it('the primary fails after audio started → the error propagates, no other voice mid-sentence', async () => {
     const failure = new AppError('unavailable', 'dropped');
-    const backup = new StubTts('backup');
-    const chain = new FallbackTts([new StubTts('primary', { pieces: 1, fail: failure }), backup]);
+    const backup = new ScriptedTts('backup');
+    const chain = new FallbackTts([new ScriptedTts('primary', { pieces: 1, fail: failure }), backup]);
     const parts: Pcm[] = [];
     await assert.rejects(async () => {
       for await (const pcm of chain.synthesize('Hello.', chain.resolveVoice('Hello.', {}), never)) parts.push(pcm);
@@ -92,38 +59,38 @@ describe('FallbackTts', () => {
 
   it('the last engine failing too → its error propagates', async () => {
     const last = new AppError('internal', 'broken');
-    const chain = new FallbackTts([new StubTts('a', { pieces: 0, fail: new AppError('unavailable', 'down') }), new StubTts('b', { pieces: 0, fail: last })]);
+    const chain = new FallbackTts([new ScriptedTts('a', { pieces: 0, fail: new AppError('unavailable', 'down') }), new ScriptedTts('b', { pieces: 0, fail: last })]);
     await assert.rejects(run(chain), last);
   });
 
   it('an abort is not a reason to fall back', async () => {
-    const backup = new StubTts('backup');
+    const backup = new ScriptedTts('backup');
     const controller = new AbortController();
     controller.abort(new InterruptedError());
-    const chain = new FallbackTts([new StubTts('primary'), backup]);
+    const chain = new FallbackTts([new ScriptedTts('primary'), backup]);
     await assert.rejects(run(chain, 'Hello.', {}, controller.signal), (e: unknown) => e instanceof AppError && e.kind === 'interrupted');
     assert.equal(backup.calls.length, 0);
   });
 
   it('an engine interrupted mid-way (the signal aborted) is not replaced', async () => {
     const controller = new AbortController();
-    const interrupted = new StubTts('primary', { pieces: 0, fail: new InterruptedError() });
-    const backup = new StubTts('backup');
+    const interrupted = new ScriptedTts('primary', { pieces: 0, fail: new InterruptedError() });
+    const backup = new ScriptedTts('backup');
     await assert.rejects(run(new FallbackTts([interrupted, backup]), 'Hello.', {}, controller.signal));
     assert.equal(backup.calls.length, 0);
   });
 
   it('each engine gets its own voice for the request', async () => {
-    const primary = new StubTts('primary', { pieces: 0, fail: new AppError('unavailable', 'down'), voices: { ru: 'nova' } });
-    const backup = new StubTts('backup', { voices: { ru: 'ru' } });
+    const primary = new ScriptedTts('primary', { pieces: 0, fail: new AppError('unavailable', 'down'), voices: { ru: 'nova' } });
+    const backup = new ScriptedTts('backup', { voices: { ru: 'ru' } });
     await run(new FallbackTts([primary, backup]), 'Привет.', { language: 'ru' });
     assert.equal(primary.calls[0]!.voice, 'nova');
     assert.equal(backup.calls[0]!.voice, 'ru');
   });
 
   it('a plain voice id (not from resolveVoice) is resolved by each engine', async () => {
-    const primary = new StubTts('primary');
-    const chain = new FallbackTts([primary, new StubTts('backup')]);
+    const primary = new ScriptedTts('primary');
+    const chain = new FallbackTts([primary, new ScriptedTts('backup')]);
     for await (const _ of chain.synthesize('Hello.', 'some-voice', never)) break;
     assert.equal(primary.calls[0]!.voice, 'primary-default');
   });
@@ -131,8 +98,8 @@ describe('FallbackTts', () => {
   it('warm: an engine that cannot start is skipped with a warning; the name shows the chain left', async () => {
     const warnings: unknown[] = [];
     const logger = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as import('pino').Logger;
-    const broken = new StubTts('broken', { warmFails: true });
-    const espeak = new StubTts('espeak');
+    const broken = new ScriptedTts('broken', { warmFails: true });
+    const espeak = new ScriptedTts('espeak');
     const chain = new FallbackTts([broken, espeak], { logger });
     assert.equal(chain.name, 'broken>espeak');
     await chain.warm();
@@ -145,7 +112,7 @@ describe('FallbackTts', () => {
   });
 
   it('warm: the last engine failing fails the chain', async () => {
-    await assert.rejects(new FallbackTts([new StubTts('a'), new StubTts('b', { warmFails: true })]).warm(), AppError);
+    await assert.rejects(new FallbackTts([new ScriptedTts('a'), new ScriptedTts('b', { warmFails: true })]).warm(), AppError);
   });
 
   it('refuses an empty chain', () => {

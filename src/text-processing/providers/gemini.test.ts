@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ApiError } from '@google/genai';
 import { startFakeGemini, type FakeGemini } from '../../../test/fakes/gemini-server.js';
-import { AppError, InterruptedError } from '../../errors.js';
-import type { LlmEvent, LlmRequest } from '../provider.js';
+import { collectStream, llmProviderContract } from '../../../test/support/llm-provider-contract.js';
+import type { LlmRequest } from '../provider.js';
 import { GeminiProvider, type GeminiProviderOptions } from './gemini.js';
 
 const TEST_TIMEOUT = { timeout: 10_000 };
@@ -23,34 +23,8 @@ const openApp = {
   parameters: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false },
 };
 
-interface Outcome {
-  events: LlmEvent[];
-  texts: string[];
-  error: unknown;
-}
-
-async function run(provider: GeminiProvider, req: LlmRequest = request, signal = new AbortController().signal): Promise<Outcome> {
-  const out: Outcome = { events: [], texts: [], error: undefined };
-  try {
-    for await (const event of provider.stream(req, signal)) {
-      out.events.push(event);
-      if (event.type === 'text') out.texts.push(event.text);
-    }
-  } catch (error) {
-    out.error = error;
-  }
-  return out;
-}
-
-function assertAppError(error: unknown, kind: AppError['kind']): asserts error is AppError {
-  assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-  assert.equal(error.kind, kind);
-  assert.doesNotMatch(error.message, /fake|upstream|do not show/i, 'upstream text must not reach clients');
-}
-
-function activeTimeouts(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-}
+/** Every event of one stream and the error that ended it. */
+const run = (provider: GeminiProvider, req: LlmRequest = request, signal?: AbortSignal) => collectStream(provider, req, signal);
 
 describe('GeminiProvider', () => {
   let fake: FakeGemini;
@@ -133,13 +107,6 @@ describe('GeminiProvider', () => {
       assert.equal(none.error, undefined);
       assert.deepEqual(none.events, [{ type: 'text', text: 'Hi.' }]);
     });
-
-    it('clears its timers when the stream completes', TEST_TIMEOUT, async () => {
-      const before = activeTimeouts();
-      const out = await run(provider({ firstTokenTimeoutMs: 60_000, totalTimeoutMs: 60_000 }));
-      assert.equal(out.error, undefined);
-      assert.equal(activeTimeouts(), before);
-    });
   });
 
   describe('function calls', () => {
@@ -186,112 +153,21 @@ describe('GeminiProvider', () => {
       assert.deepEqual(out.texts, ['Well,', REFUSAL]);
     });
   });
+});
 
-  describe('upstream errors become AppError kinds with safe messages', () => {
-    const cases = [
-      { status: 429, kind: 'limit', retryable: true },
-      { status: 500, kind: 'unavailable', retryable: true },
-      { status: 503, kind: 'unavailable', retryable: true },
-      { status: 401, kind: 'unavailable', retryable: false },
-      { status: 403, kind: 'unavailable', retryable: false },
-      { status: 400, kind: 'internal', retryable: false },
-      { status: 404, kind: 'internal', retryable: false },
-    ] as const;
-    for (const { status, kind, retryable } of cases) {
-      it(`HTTP ${status} → ${kind}${retryable ? ', retryable' : ''}`, TEST_TIMEOUT, async () => {
-        fake.script({ error: { status } });
-        const out = await run(provider());
-        assertAppError(out.error, kind);
-        assert.equal(out.error.retryable, retryable);
-        assert.ok(out.error.cause instanceof ApiError, 'the SDK error is kept as the cause');
-        assert.deepEqual(out.texts, []);
-        assert.equal(fake.requests.length, 1, 'the SDK must not retry');
-      });
-    }
-
-    it('an unreachable server → unavailable', TEST_TIMEOUT, async () => {
-      const gone = await startFakeGemini();
-      const url = gone.url;
-      await gone.close();
-      const out = await run(provider({ baseUrl: url }));
-      assertAppError(out.error, 'unavailable');
-    });
-
-    it('a connection dropped mid-stream → unavailable, after the text that did arrive', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['One', ' two', ' three'], dropAfterChunks: 2 });
-      const out = await run(provider());
-      assert.deepEqual(out.texts, ['One', ' two']);
-      assertAppError(out.error, 'unavailable');
-      assert.equal(fake.requests[0].outcome, 'server-dropped');
-      assert.equal(fake.requests.length, 1, 'the SDK must not resume the stream');
-    });
-
-    it('an error event inside the stream → unavailable', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['One', ' two'], streamErrorAfterChunks: 1 });
-      const out = await run(provider());
-      assert.deepEqual(out.texts, ['One']);
-      assertAppError(out.error, 'unavailable');
-    });
-  });
-
-  describe('timeouts', () => {
-    it('no response headers within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
-      fake.script({ hangBeforeHeaders: true });
-      const out = await run(provider({ firstTokenTimeoutMs: 100 }));
-      assertAppError(out.error, 'timeout');
-      await fake.waitForClose(0);
-    });
-
-    it('headers but nothing within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
-      fake.script({ hangAfterChunks: 0 });
-      const out = await run(provider({ firstTokenTimeoutMs: 100 }));
-      assertAppError(out.error, 'timeout');
-      await fake.waitForClose(0);
-    });
-
-    it('text that keeps coming slowly is cut by the total timeout', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['a', 'b', 'c', 'd', 'e', 'f'], chunkDelayMs: 100 });
-      const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 250 }));
-      assert.ok(out.texts.length >= 1 && out.texts.length < 6, `got ${out.texts.length} chunks`);
-      assertAppError(out.error, 'timeout');
-      await fake.waitForClose(0);
-    });
-
-    it('the first-token timeout stops counting once text arrives', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['a', 'b', 'c'], chunkDelayMs: 200 });
-      const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 5_000 }));
-      assert.equal(out.error, undefined);
-      assert.deepEqual(out.texts, ['a', 'b', 'c']);
-    });
-  });
-
-  describe('cancellation', () => {
-    it('an abort mid-stream closes the upstream request and ends the iterator with the reason', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['first', ' second'], hangAfterChunks: 1 });
-      const controller = new AbortController();
-      const iterator = provider().stream(request, controller.signal)[Symbol.asyncIterator]();
-      assert.deepEqual(await iterator.next(), { done: false, value: { type: 'text', text: 'first' } });
-      const pending = iterator.next();
-      const reason = new InterruptedError();
-      controller.abort(reason);
-      await assert.rejects(pending, (error) => error === reason);
-      await fake.waitForClose(0);
-    });
-
-    it('a consumer that stops reading closes the upstream request', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['one', ' two', ' three'], hangAfterChunks: 2 });
-      for await (const event of provider().stream(request, new AbortController().signal)) {
-        assert.deepEqual(event, { type: 'text', text: 'one' });
-        break;
-      }
-      await fake.waitForClose(0);
-    });
-
-    it('an already aborted signal sends nothing', TEST_TIMEOUT, async () => {
-      const reason = new InterruptedError();
-      const out = await run(provider(), request, AbortSignal.abort(reason));
-      assert.equal(out.error, reason);
-      assert.equal(fake.requests.length, 0);
-    });
-  });
+llmProviderContract({
+  name: 'GeminiProvider',
+  start: () => startFakeGemini(),
+  provider: (fake, overrides) =>
+    new GeminiProvider({ apiKey: 'test-key', baseUrl: fake.url, model: 'test-model', safetyRefusal: REFUSAL, firstTokenTimeoutMs: 5_000, totalTimeoutMs: 8_000, ...overrides }),
+  errorCases: [
+    { status: 429, kind: 'limit', retryable: true },
+    { status: 500, kind: 'unavailable', retryable: true },
+    { status: 503, kind: 'unavailable', retryable: true },
+    { status: 401, kind: 'unavailable', retryable: false },
+    { status: 403, kind: 'unavailable', retryable: false },
+    { status: 400, kind: 'internal', retryable: false },
+    { status: 404, kind: 'internal', retryable: false },
+  ],
+  sdkError: ApiError,
 });

@@ -3,7 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { APIError } from 'openai';
 import { pino } from 'pino';
 import { startFakeOpenAi, type FakeOpenAi } from '../../../test/fakes/openai-server.js';
-import { AppError, InterruptedError } from '../../errors.js';
+import { assertAppError, llmProviderContract } from '../../../test/support/llm-provider-contract.js';
+import { AppError } from '../../errors.js';
 import type { LlmEvent, LlmRequest } from '../provider.js';
 import { OpenAiProvider, type OpenAiProviderOptions } from './openai.js';
 
@@ -34,16 +35,6 @@ async function run(provider: OpenAiProvider, req: LlmRequest = request, signal =
     out.error = error;
   }
   return out;
-}
-
-function assertAppError(error: unknown, kind: AppError['kind']): asserts error is AppError {
-  assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
-  assert.equal(error.kind, kind);
-  assert.doesNotMatch(error.message, /fake|upstream|do not show/i, 'upstream text must not reach clients');
-}
-
-function activeTimeouts(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 }
 
 describe('OpenAiProvider', () => {
@@ -145,37 +136,9 @@ describe('OpenAiProvider', () => {
       assert.deepEqual(out.texts, ['Hi.']);
       assert.deepEqual(out.usage, []);
     });
-
-    it('clears its timers when the stream completes', TEST_TIMEOUT, async () => {
-      const before = activeTimeouts();
-      const out = await run(provider({ firstTokenTimeoutMs: 60_000, totalTimeoutMs: 60_000 }));
-      assert.equal(out.error, undefined);
-      assert.equal(activeTimeouts(), before);
-    });
   });
 
-  describe('upstream errors become AppError kinds with safe messages', () => {
-    const cases = [
-      { status: 429, kind: 'limit' },
-      { status: 500, kind: 'unavailable' },
-      { status: 503, kind: 'unavailable' },
-      { status: 401, kind: 'unavailable' },
-      { status: 403, kind: 'unavailable' },
-      { status: 400, kind: 'internal' },
-      { status: 404, kind: 'internal' },
-      { status: 422, kind: 'internal' },
-    ] as const;
-    for (const { status, kind } of cases) {
-      it(`HTTP ${status} → ${kind}`, TEST_TIMEOUT, async () => {
-        fake.script({ error: { status } });
-        const out = await run(provider());
-        assertAppError(out.error, kind);
-        assert.ok(out.error.cause instanceof APIError, 'the SDK error is kept as the cause');
-        assert.deepEqual(out.texts, []);
-        assert.equal(fake.requests.length, 1, 'the SDK must not retry');
-      });
-    }
-
+  describe('upstream errors', () => {
     it('429 is retryable, 401 is not', TEST_TIMEOUT, async () => {
       fake.script({ error: { status: 429 } });
       const limited = await run(provider());
@@ -186,115 +149,6 @@ describe('OpenAiProvider', () => {
       assertAppError(refused.error, 'unavailable');
       assert.match(refused.error.message, /credentials/);
       assert.equal(refused.error.retryable, false);
-    });
-
-    it('an unreachable server → unavailable', TEST_TIMEOUT, async () => {
-      const gone = await startFakeOpenAi();
-      const url = gone.url;
-      await gone.close();
-      const out = await run(provider({ baseUrl: url }));
-      assertAppError(out.error, 'unavailable');
-    });
-
-    it('a connection dropped mid-stream → unavailable, after the text that did arrive', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['One', ' two', ' three', ' four'], dropAfterChunks: 2 });
-      const out = await run(provider());
-      assert.deepEqual(out.texts, ['One', ' two']);
-      assertAppError(out.error, 'unavailable');
-      assert.equal(fake.requests[0].outcome, 'server-dropped');
-    });
-
-    it('an error event inside the stream → unavailable', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['One', ' two'], streamErrorAfterChunks: 1 });
-      const out = await run(provider());
-      assert.deepEqual(out.texts, ['One']);
-      assertAppError(out.error, 'unavailable');
-    });
-  });
-
-  describe('timeouts', () => {
-    it('no response headers within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
-      fake.script({ hangBeforeHeaders: true });
-      const out = await run(provider({ firstTokenTimeoutMs: 100 }));
-      assertAppError(out.error, 'timeout');
-      await fake.waitForClose(0);
-    });
-
-    it('headers but no text within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
-      fake.script({ hangAfterChunks: 0 });
-      const out = await run(provider({ firstTokenTimeoutMs: 100 }));
-      assert.deepEqual(out.texts, []);
-      assertAppError(out.error, 'timeout');
-      await fake.waitForClose(0);
-    });
-
-    it('text that keeps coming slowly is cut by the total timeout', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['a', 'b', 'c', 'd', 'e', 'f'], chunkDelayMs: 100 });
-      const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 250 }));
-      assert.ok(out.texts.length >= 1 && out.texts.length < 6, `got ${out.texts.length} chunks`);
-      assertAppError(out.error, 'timeout');
-      await fake.waitForClose(0);
-    });
-
-    it('the first-token timeout stops counting once text arrives', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['a', 'b', 'c'], chunkDelayMs: 200 });
-      const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 5_000 }));
-      assert.equal(out.error, undefined);
-      assert.deepEqual(out.texts, ['a', 'b', 'c']);
-    });
-  });
-
-  describe('cancellation', () => {
-    it('an abort mid-stream closes the upstream request and ends the iterator with the reason', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['first', ' second'], hangAfterChunks: 1 });
-      const controller = new AbortController();
-      const iterator = provider().stream(request, controller.signal)[Symbol.asyncIterator]();
-      assert.deepEqual(await iterator.next(), { done: false, value: { type: 'text', text: 'first' } });
-      const pending = iterator.next();
-      const reason = new InterruptedError();
-      controller.abort(reason);
-      await assert.rejects(pending, (error) => error === reason);
-      await fake.waitForClose(0);
-      assert.deepEqual(await iterator.next(), { done: true, value: undefined });
-    });
-
-    it('an abort before the response headers closes the upstream request', TEST_TIMEOUT, async () => {
-      fake.script({ hangBeforeHeaders: true });
-      const controller = new AbortController();
-      const running = run(provider(), request, controller.signal);
-      await fake.waitForRequest(0);
-      const reason = new InterruptedError();
-      controller.abort(reason);
-      const out = await running;
-      assert.equal(out.error, reason);
-      await fake.waitForClose(0);
-    });
-
-    it('an abort with no AppError reason ends as interrupted', TEST_TIMEOUT, async () => {
-      fake.script({ hangAfterChunks: 0 });
-      const controller = new AbortController();
-      const running = run(provider(), request, controller.signal);
-      await fake.waitForRequest(0);
-      controller.abort();
-      const out = await running;
-      assertAppError(out.error, 'interrupted');
-      await fake.waitForClose(0);
-    });
-
-    it('a consumer that stops reading closes the upstream request', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['one', ' two', ' three'], hangAfterChunks: 2 });
-      for await (const event of provider().stream(request, new AbortController().signal)) {
-        assert.deepEqual(event, { type: 'text', text: 'one' });
-        break;
-      }
-      await fake.waitForClose(0);
-    });
-
-    it('an already aborted signal sends nothing', TEST_TIMEOUT, async () => {
-      const reason = new InterruptedError();
-      const out = await run(provider(), request, AbortSignal.abort(reason));
-      assert.equal(out.error, reason);
-      assert.equal(fake.requests.length, 0);
     });
   });
 
@@ -403,4 +257,22 @@ describe('OpenAiProvider', () => {
       ]);
     });
   });
+});
+
+llmProviderContract({
+  name: 'OpenAiProvider',
+  start: () => startFakeOpenAi(),
+  provider: (fake, overrides) =>
+    new OpenAiProvider({ baseUrl: fake.url, apiKey: 'test-key', model: 'test-model', placeholderApiKey: 'placeholder-key', firstTokenTimeoutMs: 5_000, totalTimeoutMs: 8_000, ...overrides }),
+  errorCases: [
+    { status: 429, kind: 'limit' },
+    { status: 500, kind: 'unavailable' },
+    { status: 503, kind: 'unavailable' },
+    { status: 401, kind: 'unavailable' },
+    { status: 403, kind: 'unavailable' },
+    { status: 400, kind: 'internal' },
+    { status: 404, kind: 'internal' },
+    { status: 422, kind: 'internal' },
+  ],
+  sdkError: APIError,
 });

@@ -1,0 +1,232 @@
+/**
+ * The behaviour every streaming language-model provider owes the pipeline, run against each real
+ * provider and its local fake (as `memoryStoreSuite` does for the memory stores): upstream errors
+ * as AppError kinds with safe messages, the first-token and total timeouts, and cancellation that
+ * closes the upstream request. What only one provider does stays in its own test file.
+ *
+ * ```ts
+ * llmProviderContract({ name: 'OpenAiProvider', start: startFakeOpenAi, provider: (fake, o) => new OpenAiProvider({ ... }), ... });
+ * ```
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { AppError, InterruptedError, type ErrorKind } from '../../src/errors.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processing/provider.js';
+import type { RecordedRequest, RecordingHttp } from '../fakes/recording-http.js';
+
+const TEST_TIMEOUT = { timeout: 10_000 };
+
+export const CONTRACT_REQUEST: LlmRequest = {
+  system: 'You are a test assistant.',
+  history: [],
+  prompt: 'what is on my screen',
+  maxOutputTokens: 64,
+  temperature: 0.3,
+};
+
+/** The script keys every model fake understands (test/fakes/openai-server.ts, gemini-server.ts). */
+export interface ContractScript {
+  readonly chunks?: readonly string[];
+  readonly chunkDelayMs?: number;
+  readonly error?: { readonly status: number };
+  readonly hangBeforeHeaders?: boolean;
+  readonly hangAfterChunks?: number;
+  readonly dropAfterChunks?: number;
+  readonly streamErrorAfterChunks?: number;
+}
+
+/** The options the contract varies; the rest is the provider's own test configuration. */
+export interface ContractOverrides {
+  readonly baseUrl?: string;
+  readonly firstTokenTimeoutMs?: number;
+  readonly totalTimeoutMs?: number;
+}
+
+export interface LlmProviderContract<F extends RecordingHttp<never, RecordedRequest>> {
+  /** The describe title, e.g. `OpenAiProvider`. */
+  readonly name: string;
+  /** Starts the provider's local fake. */
+  start(): Promise<F>;
+  /** The provider against `fake` (first-token 5 s and total 8 s unless overridden). */
+  provider(fake: F, overrides: ContractOverrides): LlmProvider;
+  /** The error statuses and the kinds (and, where given, the retryable flag) they must become. */
+  readonly errorCases: ReadonlyArray<{ readonly status: number; readonly kind: ErrorKind; readonly retryable?: boolean }>;
+  /** The SDK's error class, which must be kept as the AppError's cause. */
+  readonly sdkError: abstract new (...args: never[]) => Error;
+}
+
+export interface Outcome {
+  events: LlmEvent[];
+  texts: string[];
+  error: unknown;
+}
+
+/** Every event of one stream, and the error that ended it (if any). */
+export async function collectStream(provider: LlmProvider, req: LlmRequest = CONTRACT_REQUEST, signal = new AbortController().signal): Promise<Outcome> {
+  const out: Outcome = { events: [], texts: [], error: undefined };
+  try {
+    for await (const event of provider.stream(req, signal)) {
+      out.events.push(event);
+      if (event.type === 'text') out.texts.push(event.text);
+    }
+  } catch (error) {
+    out.error = error;
+  }
+  return out;
+}
+
+export function assertAppError(error: unknown, kind: AppError['kind']): asserts error is AppError {
+  assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
+  assert.equal(error.kind, kind);
+  assert.doesNotMatch(error.message, /fake|upstream|do not show/i, 'upstream text must not reach clients');
+}
+
+/** Runs the shared behaviour suite against one provider. */
+export function llmProviderContract<F extends RecordingHttp<never, RecordedRequest>>(contract: LlmProviderContract<F>): void {
+  describe(`${contract.name}: the provider contract`, () => {
+    let fake: F;
+    // The fakes take more keys; these are the ones every one of them takes.
+    const script = (s: ContractScript): void => (fake as unknown as RecordingHttp<ContractScript, RecordedRequest>).script(s);
+    const provider = (overrides: ContractOverrides = {}): LlmProvider =>
+      contract.provider(fake, { firstTokenTimeoutMs: 5_000, totalTimeoutMs: 8_000, ...overrides });
+    const run = (p: LlmProvider, req?: LlmRequest, signal?: AbortSignal): Promise<Outcome> => collectStream(p, req, signal);
+
+    before(async () => {
+      fake = await contract.start();
+    });
+    beforeEach(() => fake.reset());
+    after(() => fake.close());
+
+    describe('upstream errors become AppError kinds with safe messages', () => {
+      for (const { status, kind, retryable } of contract.errorCases) {
+        it(`HTTP ${status} → ${kind}${retryable ? ', retryable' : ''}`, TEST_TIMEOUT, async () => {
+          script({ error: { status } });
+          const out = await run(provider());
+          assertAppError(out.error, kind);
+          if (retryable !== undefined) assert.equal(out.error.retryable, retryable);
+          assert.ok(out.error.cause instanceof contract.sdkError, 'the SDK error is kept as the cause');
+          assert.deepEqual(out.texts, []);
+          assert.equal(fake.requests.length, 1, 'the SDK must not retry');
+        });
+      }
+
+      it('an unreachable server → unavailable', TEST_TIMEOUT, async () => {
+        const gone = await contract.start();
+        const url = gone.url;
+        await gone.close();
+        const out = await run(provider({ baseUrl: url }));
+        assertAppError(out.error, 'unavailable');
+      });
+
+      it('a connection dropped mid-stream → unavailable, after the text that did arrive', TEST_TIMEOUT, async () => {
+        script({ chunks: ['One', ' two', ' three', ' four'], dropAfterChunks: 2 });
+        const out = await run(provider());
+        assert.deepEqual(out.texts, ['One', ' two']);
+        assertAppError(out.error, 'unavailable');
+        assert.equal(fake.requests[0].outcome, 'server-dropped');
+        assert.equal(fake.requests.length, 1, 'the SDK must not resume the stream');
+      });
+
+      it('an error event inside the stream → unavailable', TEST_TIMEOUT, async () => {
+        script({ chunks: ['One', ' two'], streamErrorAfterChunks: 1 });
+        const out = await run(provider());
+        assert.deepEqual(out.texts, ['One']);
+        assertAppError(out.error, 'unavailable');
+      });
+    });
+
+    describe('timeouts', () => {
+      it('no response headers within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
+        script({ hangBeforeHeaders: true });
+        const out = await run(provider({ firstTokenTimeoutMs: 100 }));
+        assertAppError(out.error, 'timeout');
+        await fake.waitForClose(0);
+      });
+
+      it('headers but no text within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
+        script({ hangAfterChunks: 0 });
+        const out = await run(provider({ firstTokenTimeoutMs: 100 }));
+        assert.deepEqual(out.texts, []);
+        assertAppError(out.error, 'timeout');
+        await fake.waitForClose(0);
+      });
+
+      it('text that keeps coming slowly is cut by the total timeout', TEST_TIMEOUT, async () => {
+        script({ chunks: ['a', 'b', 'c', 'd', 'e', 'f'], chunkDelayMs: 100 });
+        const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 250 }));
+        assert.ok(out.texts.length >= 1 && out.texts.length < 6, `got ${out.texts.length} chunks`);
+        assertAppError(out.error, 'timeout');
+        await fake.waitForClose(0);
+      });
+
+      it('the first-token timeout stops counting once text arrives', TEST_TIMEOUT, async () => {
+        script({ chunks: ['a', 'b', 'c'], chunkDelayMs: 200 });
+        const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 5_000 }));
+        assert.equal(out.error, undefined);
+        assert.deepEqual(out.texts, ['a', 'b', 'c']);
+      });
+
+      it('clears its timers when the stream completes', TEST_TIMEOUT, async () => {
+        const activeTimeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+        const before = activeTimeouts();
+        const out = await run(provider({ firstTokenTimeoutMs: 60_000, totalTimeoutMs: 60_000 }));
+        assert.equal(out.error, undefined);
+        assert.equal(activeTimeouts(), before);
+      });
+    });
+
+    describe('cancellation', () => {
+      it('an abort mid-stream closes the upstream request and ends the iterator with the reason', TEST_TIMEOUT, async () => {
+        script({ chunks: ['first', ' second'], hangAfterChunks: 1 });
+        const controller = new AbortController();
+        const iterator = provider().stream(CONTRACT_REQUEST, controller.signal)[Symbol.asyncIterator]();
+        assert.deepEqual(await iterator.next(), { done: false, value: { type: 'text', text: 'first' } });
+        const pending = iterator.next();
+        const reason = new InterruptedError();
+        controller.abort(reason);
+        await assert.rejects(pending, (error) => error === reason);
+        await fake.waitForClose(0);
+        assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+      });
+
+      it('an abort before the response headers closes the upstream request', TEST_TIMEOUT, async () => {
+        script({ hangBeforeHeaders: true });
+        const controller = new AbortController();
+        const running = run(provider(), CONTRACT_REQUEST, controller.signal);
+        await fake.waitForRequest(0);
+        const reason = new InterruptedError();
+        controller.abort(reason);
+        const out = await running;
+        assert.equal(out.error, reason);
+        await fake.waitForClose(0);
+      });
+
+      it('an abort with no AppError reason ends as interrupted', TEST_TIMEOUT, async () => {
+        script({ hangAfterChunks: 0 });
+        const controller = new AbortController();
+        const running = run(provider(), CONTRACT_REQUEST, controller.signal);
+        await fake.waitForRequest(0);
+        controller.abort();
+        const out = await running;
+        assertAppError(out.error, 'interrupted');
+        await fake.waitForClose(0);
+      });
+
+      it('a consumer that stops reading closes the upstream request', TEST_TIMEOUT, async () => {
+        script({ chunks: ['one', ' two', ' three'], hangAfterChunks: 2 });
+        for await (const event of provider().stream(CONTRACT_REQUEST, new AbortController().signal)) {
+          assert.deepEqual(event, { type: 'text', text: 'one' });
+          break;
+        }
+        await fake.waitForClose(0);
+      });
+
+      it('an already aborted signal sends nothing', TEST_TIMEOUT, async () => {
+        const reason = new InterruptedError();
+        const out = await run(provider(), CONTRACT_REQUEST, AbortSignal.abort(reason));
+        assert.equal(out.error, reason);
+        assert.equal(fake.requests.length, 0);
+      });
+    });
+  });
+}
