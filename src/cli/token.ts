@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TokenStore } from '../auth/token-store.js';
 import { loadConfig } from '../config/load.js';
@@ -103,14 +104,24 @@ export const token: CliCommand = {
       default:
         throw new UsageError(action === undefined ? 'issue, revoke or list is required' : `unknown action ${JSON.stringify(action)}`);
     }
-    return withTokenStore(values.config, context, work);
+    return withTokenStore(values.config, context, action === 'issue', work);
   },
 };
 
-async function withTokenStore(configPath: string | undefined, context: CliContext, work: (store: TokenStore) => Promise<number>): Promise<number> {
+async function withTokenStore(
+  configPath: string | undefined,
+  context: CliContext,
+  creates: boolean,
+  work: (store: TokenStore) => Promise<number>,
+): Promise<number> {
   const section = loadConfig({ overridePath: configPath }).memory_management;
   if (section.backend === 'none') {
     throw new UsageError('device tokens live in the memory database: memory_management.backend is none (set sqlite or postgres)');
+  }
+  // Only issue may create the database; list and revoke on a wrong path should say so instead.
+  if (!creates && section.backend === 'sqlite' && !existsSync(section.sqlite.path)) {
+    context.stderr.write(`nexy token: no memory database at ${section.sqlite.path}\n`);
+    return ExitCode.serverError;
   }
   let memory;
   try {

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,14 +8,17 @@ import { after, describe, test } from 'node:test';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import SqliteDatabase from 'better-sqlite3';
 import { ManualClock } from '../../src/admission/clock.js';
-import { hashToken } from '../../src/auth/token-store.js';
+import { hashToken, TokenStore } from '../../src/auth/token-store.js';
 import { NexyClient, NexyClientError } from '../../src/client/nexy-client.js';
 import type { CliContext } from '../../src/cli/command.js';
 import { token } from '../../src/cli/token.js';
 import { welcome } from '../../src/cli/welcome.js';
 import { ConfigError } from '../../src/config/load.js';
+import { createMemoryStore } from '../../src/memory/create-memory-store.js';
+import { SqlMemoryStore } from '../../src/memory/sql-memory-store.js';
 import { RequestPhase, type InterruptResponse, type StreamRequest, type UsageRequest, type UsageResponse } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
+import { PG_URL, probePostgres, withPg } from '../support/postgres.js';
 
 /**
  * Device tokens (auth.mode token) over real gRPC: issued, listed and revoked with `nexy token`
@@ -196,4 +200,31 @@ test('`nexy token` usage errors exit 2', async () => {
     const ctx = capture();
     await assert.rejects(token.run(args, ctx), { name: 'UsageError' }, args.join(' '));
   }
+});
+
+const pgProblem = await probePostgres();
+describe('device token store on PostgreSQL', { skip: pgProblem === undefined ? undefined : `no PostgreSQL at ${PG_URL} (${pgProblem})` }, () => {
+  const schema = `nexy_tokens_${process.pid}_${randomBytes(4).toString('hex')}`;
+  after(() => withPg((client) => client.query(`drop schema if exists "${schema}" cascade`)));
+
+  test('issue, look up, bind, list and revoke work the same as on SQLite', async () => {
+    const section = testConfig({ memory_management: { backend: 'postgres', postgres: { url: PG_URL, schema } } }).memory_management;
+    const memory = await createMemoryStore(section);
+    try {
+      assert.ok(memory instanceof SqlMemoryStore);
+      const store = new TokenStore(memory.database.db, memory.database.keyOf);
+      const issued = await store.issue({ label: 'pg mac', hardwareIds: [HARDWARE_ID], now: new Date() });
+      const grant = await store.lookup(issued.token);
+      assert.ok(grant);
+      assert.ok(grant.hardwareKeys.has(store.keyOf(HARDWARE_ID)));
+      assert.ok(!grant.hardwareKeys.has(store.keyOf(OTHER_ID)));
+      assert.equal(await store.lookup(`${issued.token}x`), undefined);
+      assert.deepEqual((await store.list()).map((t) => [t.id, t.devices, t.revokedAt === undefined]), [[issued.id, 1, true]]);
+      assert.equal(await store.revoke(issued.id, new Date()), true);
+      assert.equal(await store.lookup(issued.token), undefined);
+      assert.equal(await store.revoke(issued.id, new Date()), false);
+    } finally {
+      await memory.close();
+    }
+  });
 });
