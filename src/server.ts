@@ -196,6 +196,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const tts = options.tts ?? chooseTts(config, logger, metrics);
     const ag = config.audio_generation;
     await tts.warm();
+    // Synthesis worker threads stop last, after the turns using them.
+    cleanups.push(async () => {
+      await tts.close?.();
+    });
     const speaker = new SpeechOutput(tts, speechOutputOptionsFromConfig(ag));
     const memory = await createMemoryStore(config.memory_management, logger);
     cleanups.push(() => memory.close());
