@@ -120,7 +120,24 @@ interface Job {
   wake: (() => void) | undefined;
 }
 
+/** Counts of what the pool did (for tests and operators). */
+export interface SynthesisPoolStats {
+  /** Jobs a worker began. */
+  started: number;
+  /** Jobs that ran to their end in a worker. */
+  completed: number;
+  /** Jobs taken out of the queue before any worker began them. */
+  droppedQueued: number;
+  /** Running jobs that stopped early on their cancel flag. */
+  stoppedRunning: number;
+  /** Audio frames that arrived for jobs whose reader had already left. */
+  discardedFrames: number;
+  /** Jobs that failed because their worker died. */
+  crashed: number;
+}
+
 export class SynthesisPool {
+  readonly stats: SynthesisPoolStats = { started: 0, completed: 0, droppedQueued: 0, stoppedRunning: 0, discardedFrames: 0, crashed: 0 };
   readonly #options: SynthesisPoolOptions;
   readonly #schedules = new WeakMap<object, Schedule>();
   readonly #queue = new DeadlineQueue(this.#schedules);
@@ -214,6 +231,7 @@ export class SynthesisPool {
         if (job.done) return;
         // The worker died under the job (or the pool closed): the pool starts another worker.
         if (job.threadId !== undefined) NativeLock.releaseFor(this.#nativeLock, job.threadId);
+        this.stats.crashed++;
         this.#options.logger?.error({ err: error, job: task.id }, 'speech worker stopped during a synthesis');
         this.#finish(job, new AppError('unavailable', 'the speech engine stopped unexpectedly', { cause: error }));
       },
@@ -236,7 +254,7 @@ export class SynthesisPool {
       signal.removeEventListener('abort', wake);
       if (!job.done) {
         // Not started: out of the queue, never run. Running: stops at the engine's next block.
-        this.#queue.drop(task);
+        if (this.#queue.drop(task)) this.stats.droppedQueued++;
         Atomics.store(task.cancel, 0, 1);
       }
       this.#jobs.delete(task.id);
@@ -254,8 +272,17 @@ export class SynthesisPool {
   }
 
   #onMessage(message: SynthesisMessage): void {
+    if (message.type === 'start') this.stats.started++;
+    if (message.type === 'end') {
+      if (message.stopped) this.stats.stoppedRunning++;
+      else this.stats.completed++;
+    }
     const job = this.#jobs.get(message.id);
-    if (job === undefined) return; // a job its reader already left
+    if (job === undefined) {
+      // A job its reader already left: what it still sends is dropped.
+      if (message.type === 'chunks') this.stats.discardedFrames += message.frames.reduce((sum, n) => sum + n, 0);
+      return;
+    }
     switch (message.type) {
       case 'start':
         job.threadId = message.threadId;

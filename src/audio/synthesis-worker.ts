@@ -38,7 +38,8 @@ export type SynthesisMessage =
   | { readonly id: number; readonly type: 'chunks'; readonly bytes: ArrayBuffer; readonly frames: readonly number[] }
   /** `raw`: engine PCM at `sampleRate`, mono. */
   | { readonly id: number; readonly type: 'pcm'; readonly samples: Int16Array; readonly sampleRate: number }
-  | { readonly id: number; readonly type: 'end' }
+  /** `stopped`: the cancel flag ended it early. */
+  | { readonly id: number; readonly type: 'end'; readonly stopped: boolean }
   | { readonly id: number; readonly type: 'error'; readonly kind: string; readonly message: string };
 
 const data = workerData as SynthesisWorkerData;
@@ -104,14 +105,14 @@ export default async function run(task: SynthesisTask): Promise<EspeakCatalogue 
   await ready;
   if (task.kind === 'catalogue') return tts.catalogue();
   if (Atomics.load(task.cancel, 0) !== 0) {
-    post({ id: task.id, type: 'end' });
+    post({ id: task.id, type: 'end', stopped: true });
     return undefined;
   }
   post({ id: task.id, type: 'start', threadId });
   try {
     if (task.kind === 'raw') rawJob(task);
     else renderJob(task, postChunks);
-    post({ id: task.id, type: 'end' });
+    post({ id: task.id, type: 'end', stopped: Atomics.load(task.cancel, 0) !== 0 });
   } catch (error) {
     const reason = toAppError(error);
     post({ id: task.id, type: 'error', kind: reason.kind, message: reason.message });
