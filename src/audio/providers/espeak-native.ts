@@ -137,14 +137,16 @@ function languagesOf(koffi: KoffiModule, pointer: unknown): EspeakVoiceInfo['lan
 
 /** The engine on the native library, or the reason it cannot be used here. */
 export async function loadNativeEspeak(lock: NativeLock): Promise<ESpeakNGWorker> {
-  let bindings: Bindings;
   try {
-    bindings = bind((await import('koffi')).default);
+    // Once per thread: koffi refuses to declare the same type names twice.
+    bound ??= bind((await import('koffi')).default);
   } catch (error) {
     throw new AppError('unavailable', `native eSpeak NG (${NATIVE_LIBRARY}) is not installed`, { cause: error });
   }
-  return new NativeEspeak(bindings, lock);
+  return new NativeEspeak(bound, lock);
 }
+
+let bound: Bindings | undefined;
 
 class NativeEspeak implements ESpeakNGWorker {
   readonly #b: Bindings;
