@@ -9,7 +9,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { createTts } from './audio/create-tts.js';
 import type { TtsProvider } from './audio/provider.js';
-import { SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-output.js';
+import { RenderPool } from './audio/render-pool.js';
+import { isRendering, renderOptionsFromConfig, SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-output.js';
 import type { Config } from './config/schema.js';
 import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
@@ -200,7 +201,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     cleanups.push(async () => {
       await tts.close?.();
     });
-    const speaker = new SpeechOutput(tts, speechOutputOptionsFromConfig(ag));
+    // Engines that make their PCM on this thread (cloud engines, a chain) convert it in a worker.
+    const converter =
+      ag.synthesis_workers.enabled && !isRendering(tts)
+        ? new RenderPool({ threads: ag.synthesis_workers.conversion_threads, render: renderOptionsFromConfig(ag), logger })
+        : undefined;
+    if (converter !== undefined) cleanups.push(() => converter.close());
+    const speaker = new SpeechOutput(tts, speechOutputOptionsFromConfig(ag), { converter });
     const memory = await createMemoryStore(config.memory_management, logger);
     cleanups.push(() => memory.close());
     const pruner = setInterval(() => {

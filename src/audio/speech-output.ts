@@ -32,8 +32,19 @@ export interface RenderingTts {
   speakRendered(text: string, voice: string, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece>;
 }
 
-function isRendering(provider: TtsProvider): provider is TtsProvider & RenderingTts {
+export function isRendering(provider: TtsProvider): provider is TtsProvider & RenderingTts {
   return typeof (provider as Partial<RenderingTts>).speakRendered === 'function';
+}
+
+/** Runs the audio stage on engine PCM elsewhere (a worker thread: `RenderPool`). */
+export interface PcmConverter {
+  convert(parts: AsyncIterable<Pcm>, signal: AbortSignal): AsyncIterable<AudioPiece>;
+}
+
+/** What `SpeechOutput` may be given besides its provider and options. */
+export interface SpeechOutputDeps {
+  /** Converts a provider's PCM off the event loop; absent: on this thread, in blocks. */
+  readonly converter?: PcmConverter;
 }
 
 /** A whole utterance, for callers that must know its duration before sending it. */
@@ -131,10 +142,13 @@ export class SpeechOutput {
   /** Cache misses being synthesized, shared by every caller that asks for the same key. */
   readonly #jobs = new Map<string, Job>();
 
-  constructor(provider: TtsProvider, options: SpeechOutputOptions) {
+  readonly #converter: PcmConverter | undefined;
+
+  constructor(provider: TtsProvider, options: SpeechOutputOptions, deps: SpeechOutputDeps = {}) {
     // Fails now, not on the first utterance, when chunk_bytes cannot hold one frame.
     new PcmChunker(options.channels, options.chunkBytes);
     this.#provider = provider;
+    this.#converter = deps.converter;
     this.#options = options;
     this.#resampler = new Resampler({ quality: options.quality });
     this.#cache = new LruCache({ maxEntries: options.cacheMaxEntries, maxBytes: options.cacheMaxBytes });
@@ -204,9 +218,27 @@ export class SpeechOutput {
       yield* provider.speakRendered(text, voice, signal, clock);
       return;
     }
-    for await (const piece of this.#convertHere(text, voice, signal, source)) {
+    const pieces = this.#converter === undefined ? this.#convertHere(text, voice, signal, source) : this.#convertAway(this.#converter, text, voice, signal, source);
+    for await (const piece of pieces) {
       clock?.produced(piece.frames / piece.sampleRate);
       yield piece;
+    }
+  }
+
+  async *#convertAway(converter: PcmConverter, text: string, voice: string, signal: AbortSignal, source?: Source): AsyncGenerator<AudioPiece> {
+    throwIfAborted(signal);
+    if (text.trim() === '') return;
+    yield* converter.convert(this.#noted(this.#provider.synthesize(text, voice, signal), source), signal);
+  }
+
+  /** The provider's parts, noting which engine made them. */
+  async *#noted(parts: AsyncIterable<Pcm>, source?: Source): AsyncGenerator<Pcm> {
+    for await (const pcm of parts) {
+      if (source !== undefined) {
+        source.engine ??= pcm.engine;
+        if (pcm.fallback === true) source.fallback = true;
+      }
+      yield pcm;
     }
   }
 

@@ -131,6 +131,7 @@ const audioGenerationSection = z.strictObject({
   synthesis_workers: z.strictObject({
     enabled: z.boolean(),
     count: nonNegativeInt, // 0: one per available core
+    conversion_threads: positiveInt,
   }),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',
