@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
@@ -6,6 +7,7 @@ import { PlaybackClock } from './playback-clock.js';
 import { espeakOptionsFromConfig } from './providers/espeak.js';
 import { renderOptionsFromConfig, type AudioPiece } from './speech-output.js';
 import { SynthesisPool } from './synthesis-pool.js';
+import { NATIVE_LIBRARY } from './providers/espeak-native.js';
 
 const audio = loadConfig({ env: {} }).audio_generation;
 /** Minutes of speech: its synthesis takes seconds, long enough to stop it half-way. */
@@ -116,4 +118,31 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
     const after = await all(pool.speak(SHORT, 'en-us', never));
     assert.ok(after.length > 0, 'the replaced worker speaks');
   });
+});
+
+// Asked of the dynamic linker's cache, not by loading it: this thread must not hold the library.
+const nativeInstalled = (() => {
+  try {
+    return execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(NATIVE_LIBRARY);
+  } catch {
+    return false;
+  }
+})();
+const skip = nativeInstalled ? false : `${NATIVE_LIBRARY} is not installed (apt-get install espeak-ng)`;
+
+// This file's main thread never loads the library itself: only the pool's pin keeps it loaded.
+describe('SynthesisPool with native eSpeak', () => {
+  it('regression: a pool started after another one closed still finds its voices (the library stays loaded)', { skip, timeout: 120_000 }, async () => {
+    for (let round = 0; round < 2; round++) {
+      const pool = new SynthesisPool({ workers: 1, espeak: { ...espeakOptionsFromConfig(audio), engine: 'native' }, render: renderOptionsFromConfig(audio) });
+      try {
+        const catalogue = await pool.start();
+        assert.equal(catalogue.build, 'native');
+        assert.ok(catalogue.voices.length > 100, `round ${round + 1}: ${catalogue.voices.length} voices`);
+      } finally {
+        await pool.close();
+      }
+    }
+  });
+
 });

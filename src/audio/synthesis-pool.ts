@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AppError, toAppError, type ErrorKind } from '../errors.js';
 import type { PlaybackClock } from './playback-clock.js';
 import type { Pcm } from './provider.js';
-import { NativeLock } from './providers/espeak-native.js';
+import { NativeLock, pinNativeLibrary } from './providers/espeak-native.js';
 import type { EspeakCatalogue, EspeakOptions } from './providers/espeak.js';
 import type { AudioPiece } from './speech-output.js';
 import type { SynthesisMessage, SynthesisTask, SynthesisWorkerData } from './synthesis-worker.js';
@@ -184,6 +184,7 @@ export class SynthesisPool {
 
   /** Resolves once every worker has loaded and warmed its engine; the engine's voices. */
   async start(): Promise<EspeakCatalogue> {
+    if (this.#options.espeak.engine !== undefined && this.#options.espeak.engine !== 'wasm') await pinNativeLibrary();
     const catalogues = await Promise.all(Array.from({ length: this.#threads }, () => this.#run({ kind: 'catalogue', text: '', voice: '' })));
     return catalogues[0] as EspeakCatalogue;
   }

@@ -148,6 +148,23 @@ export async function loadNativeEspeak(lock: NativeLock): Promise<ESpeakNGWorker
 
 let bound: Bindings | undefined;
 
+let pinned: unknown;
+
+/**
+ * Keeps the library loaded in this thread (the main thread, for as long as the process runs).
+ * Each worker's koffi handle is dropped when the worker exits; were they all the handles, the
+ * library would be unloaded with its state and loaded afresh uninitialised, while the lock
+ * still says it was initialised. Does nothing where the library is absent.
+ */
+export async function pinNativeLibrary(): Promise<void> {
+  if (pinned !== undefined) return;
+  try {
+    pinned = (await import('koffi')).default.load(NATIVE_LIBRARY);
+  } catch {
+    pinned = null;
+  }
+}
+
 class NativeEspeak implements ESpeakNGWorker {
   readonly #b: Bindings;
   readonly #lock: NativeLock;
