@@ -175,6 +175,8 @@ class NativeEspeak implements ESpeakNGWorker {
   /** The block handler of the synthesis running now (the registered callback calls it). */
   #onBlock: ((samples: Int16Array) => boolean) | undefined;
   readonly #callback: unknown;
+  /** What the block handler threw during the synthesis running now. */
+  #failure: { error: unknown } | undefined;
 
   constructor(bindings: Bindings, lock: NativeLock) {
     this.#b = bindings;
@@ -191,7 +193,13 @@ class NativeEspeak implements ESpeakNGWorker {
       if (count <= 0 || wav === null) return 0;
       // A copy: the library reuses its buffer for the next block.
       const samples = new Int16Array(bindings.koffi.view(wav, count * 2).slice(0));
-      return this.#onBlock?.(samples) === true ? 1 : 0;
+      try {
+        return this.#onBlock?.(samples) === true ? 1 : 0;
+      } catch (error) {
+        // Never thrown through the C library's frames: kept, the synthesis stopped, rethrown after.
+        this.#failure ??= { error };
+        return 1;
+      }
     }, bindings.koffi.pointer(bindings.callbackType as never));
   }
 
@@ -246,12 +254,17 @@ class NativeEspeak implements ESpeakNGWorker {
       b.setParameter(PARAM_RATE, this.#rate, 0);
       b.setParameter(PARAM_PITCH, this.#pitch, 0);
       this.#onBlock = (samples) => callback(samples, []);
+      this.#failure = undefined;
       try {
         const code = b.synth(bytes, bytes.length, 0, POS_CHARACTER, 0, CHARS_UTF8, null, null);
+        // Set by the callback during the call (the compiler cannot know).
+        const failure = this.#failure as { error: unknown } | undefined;
+        if (failure !== undefined) throw failure.error;
         // EE_OK 0; an abort from the callback is not an error.
         if (code !== 0) throw new AppError('internal', `native eSpeak NG synthesis failed (${code})`);
       } finally {
         this.#onBlock = undefined;
+        this.#failure = undefined;
       }
     });
   }

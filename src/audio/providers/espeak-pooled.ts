@@ -18,6 +18,9 @@ export class PooledEspeakTts implements TtsProvider, RenderingTts {
   #pool: SynthesisPool | undefined;
   #starting: Promise<void> | undefined;
   #catalogue: EspeakCatalogue | undefined;
+  /** The catalogue as lookups (made once at `warm()`). */
+  #voices: ReadonlyMap<string, string> | undefined;
+  #languages: ReadonlyMap<string, string> | undefined;
 
   /** No work here: the workers start in `warm()`. */
   constructor(options: SynthesisPoolOptions) {
@@ -40,7 +43,10 @@ export class PooledEspeakTts implements TtsProvider, RenderingTts {
     this.#starting ??= (async () => {
       const pool = new SynthesisPool(this.#options);
       try {
-        this.#catalogue = await pool.start();
+        const catalogue = await pool.start();
+        this.#catalogue = catalogue;
+        this.#voices = new Map(catalogue.voices);
+        this.#languages = new Map(catalogue.languages);
       } catch (error) {
         await pool.close();
         this.#starting = undefined;
@@ -81,17 +87,16 @@ export class PooledEspeakTts implements TtsProvider, RenderingTts {
 
   /** An unknown voice is bad input here, before a worker is asked. */
   #voiceId(voice: string): string {
-    const id = this.#catalogue === undefined ? voice : new Map(this.#catalogue.voices).get(normaliseTag(voice));
+    const id = this.#voices === undefined ? voice : this.#voices.get(normaliseTag(voice));
     if (id === undefined) throw new AppError('bad_input', `unknown voice "${voice}"`);
     return id;
   }
 
   #lookup(): VoiceLookup {
     const configured = this.#options.espeak.voices;
-    const catalogue = this.#catalogue;
-    if (catalogue === undefined) return configuredVoiceLookup(configured);
-    const voices = new Map(catalogue.voices);
-    const languages = new Map(catalogue.languages);
+    const voices = this.#voices;
+    const languages = this.#languages;
+    if (voices === undefined || languages === undefined) return configuredVoiceLookup(configured);
     return { configured, voice: (id) => voices.get(id), voiceForLanguage: (language) => languages.get(language) };
   }
 }
