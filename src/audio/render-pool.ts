@@ -1,5 +1,3 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
@@ -8,6 +6,7 @@ import type { Pcm } from './provider.js';
 import type { RenderInput, RenderOutput, RenderTask } from './render-worker.js';
 import type { AudioPiece, PcmConverter } from './speech-output.js';
 import type { RenderOptions } from './utterance-renderer.js';
+import { workerModule } from './worker-file.js';
 
 /**
  * The audio stage off the event loop for engines whose PCM arrives on the main thread (OpenAI
@@ -25,9 +24,6 @@ export interface RenderPoolOptions {
 /** Sessions one worker holds at once (each costs a resampler state and a port). */
 const SESSIONS_PER_WORKER = 1024;
 
-function workerUrl(): URL {
-  return new URL(`./render-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-}
 
 export class RenderPool implements PcmConverter {
   readonly #options: RenderPoolOptions;
@@ -35,14 +31,15 @@ export class RenderPool implements PcmConverter {
 
   constructor(options: RenderPoolOptions) {
     this.#options = options;
+    const worker = workerModule('render-worker');
     this.#piscina = new Piscina({
-      filename: workerUrl().href,
+      filename: worker.url.href,
       minThreads: options.threads,
       maxThreads: options.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: SESSIONS_PER_WORKER,
       atomics: 'disabled',
-      execArgv: process.execArgv,
+      execArgv: worker.execArgv,
       recordTiming: false,
     });
     this.#piscina.on('error', (error: unknown) => options.logger?.error({ err: error }, 'audio conversion worker failed'));

@@ -1,6 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Piscina, type TaskQueue } from 'piscina';
 import type { Logger } from 'pino';
 import { AppError, toAppError, type ErrorKind } from '../errors.js';
@@ -11,6 +9,7 @@ import type { EspeakCatalogue, EspeakOptions } from './providers/espeak.js';
 import type { AudioPiece } from './speech-output.js';
 import type { SynthesisMessage, SynthesisTask, SynthesisWorkerData } from './synthesis-worker.js';
 import type { RenderOptions } from './utterance-renderer.js';
+import { workerModule } from './worker-file.js';
 
 /**
  * Speech synthesis off the event loop: a pool of worker threads (piscina), each with its own
@@ -33,12 +32,6 @@ export interface SynthesisPoolOptions {
   readonly espeak: EspeakOptions;
   readonly render: RenderOptions;
   readonly logger?: Logger;
-}
-
-/** The worker module next to this one, with this module's own extension (.ts under tsx, .js built). */
-function workerUrl(): URL {
-  const ext = extname(fileURLToPath(import.meta.url));
-  return new URL(`./synthesis-worker${ext}`, import.meta.url);
 }
 
 /** How the queue orders a job: its stream's clock (none: served as a first segment) and arrival. */
@@ -153,8 +146,9 @@ export class SynthesisPool {
     this.#options = options;
     this.#threads = options.workers > 0 ? options.workers : availableParallelism();
     const workerData: SynthesisWorkerData = { espeak: options.espeak, render: options.render, nativeLock: this.#nativeLock };
+    const worker = workerModule('synthesis-worker');
     this.#piscina = new Piscina({
-      filename: workerUrl().href,
+      filename: worker.url.href,
       minThreads: this.#threads,
       maxThreads: this.#threads,
       idleTimeout: Number.POSITIVE_INFINITY,
@@ -163,8 +157,7 @@ export class SynthesisPool {
       atomics: 'disabled',
       taskQueue: this.#queue,
       workerData,
-      // Workers inherit the main thread's flags (`--import tsx` under tests and `npm run bench`).
-      execArgv: process.execArgv,
+      execArgv: worker.execArgv,
       recordTiming: false,
     });
     this.#piscina.on('message', (message: SynthesisMessage) => this.#onMessage(message));
