@@ -10,7 +10,8 @@ import type { AdmissionClock } from './admission/clock.js';
 import { createAdmission, type Admission } from './admission/create-admission.js';
 import { createTts } from './audio/create-tts.js';
 import type { TtsProvider } from './audio/provider.js';
-import { SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-output.js';
+import { RenderPool } from './audio/render-pool.js';
+import { isRendering, renderOptionsFromConfig, SpeechOutput, speechOutputOptionsFromConfig } from './audio/speech-output.js';
 import type { Config } from './config/schema.js';
 import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
@@ -224,7 +225,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       });
     const tts = options.tts ?? chooseTts(config, logger, metrics);
     const ag = config.audio_generation;
-    const speaker = new SpeechOutput(tts, speechOutputOptionsFromConfig(ag));
+    // Synthesis worker threads stop last, after the turns using them.
+    cleanups.push(async () => {
+      await tts.close?.();
+    });
+    // Engines that make their PCM on this thread (cloud engines, a chain) convert it in a worker.
+    const converter =
+      ag.synthesis_workers.enabled && !isRendering(tts)
+        ? new RenderPool({ threads: ag.synthesis_workers.conversion_threads, render: renderOptionsFromConfig(ag), logger })
+        : undefined;
+    if (converter !== undefined) cleanups.push(() => converter.close());
+    const speaker = new SpeechOutput(tts, speechOutputOptionsFromConfig(ag), { converter });
     const memory = await createMemoryStore(config.memory_management, logger);
     cleanups.push(() => memory.close());
     const pruner = setInterval(() => {

@@ -4,6 +4,8 @@ import type { Config } from '../config/schema.js';
 import type { TtsProvider } from './provider.js';
 import { EdgeTts, edgeOptionsFromConfig } from './providers/edge.js';
 import { EspeakTts, espeakOptionsFromConfig } from './providers/espeak.js';
+import { PooledEspeakTts } from './providers/espeak-pooled.js';
+import { renderOptionsFromConfig } from './speech-output.js';
 import { FallbackTts } from './providers/fallback.js';
 import { OpenAiSpeechTts, openAiSpeechOptionsFromConfig } from './providers/openai-speech.js';
 
@@ -23,10 +25,16 @@ export function ttsChain(audio: Pick<AudioConfig, 'provider' | 'fallback'>): Tts
   return chain;
 }
 
-function engine(name: TtsEngineName, audio: AudioConfig): TtsProvider {
+function engine(name: TtsEngineName, audio: AudioConfig, options: CreateTtsOptions): TtsProvider {
   switch (name) {
     case 'espeak':
-      return new EspeakTts(espeakOptionsFromConfig(audio));
+      if (!audio.synthesis_workers.enabled) return new EspeakTts(espeakOptionsFromConfig(audio));
+      return new PooledEspeakTts({
+        workers: audio.synthesis_workers.count,
+        espeak: espeakOptionsFromConfig(audio),
+        render: renderOptionsFromConfig(audio),
+        logger: options.logger,
+      });
     case 'openai_speech':
       return new OpenAiSpeechTts(openAiSpeechOptionsFromConfig(audio.openai_speech));
     case 'edge':
@@ -41,7 +49,7 @@ export interface CreateTtsOptions {
 }
 
 export function createTts(audio: AudioConfig, options: CreateTtsOptions = {}): TtsProvider {
-  const members = ttsChain(audio).map((name) => engine(name, audio));
+  const members = ttsChain(audio).map((name) => engine(name, audio, options));
   if (members.length === 1) return members[0]!;
   return new FallbackTts(members, options);
 }

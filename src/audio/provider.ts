@@ -35,4 +35,6 @@ export interface TtsProvider {
   /** The engine voice that `synthesize` would use for this text and request. */
   resolveVoice(text: string, request: VoiceRequest): string;
   synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm>;
+  /** Frees what `warm()` started (worker threads); the composition root calls it at shutdown. */
+  close?(): Promise<void>;
 }

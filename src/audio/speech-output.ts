@@ -1,6 +1,8 @@
 import { AppError, throwIfAborted, toAppError } from '../errors.js';
 import { PcmChunker, type ChunkOptions, type PcmChunk } from './chunker.js';
 import { LruCache } from './lru-cache.js';
+import type { PlaybackClock } from './playback-clock.js';
+import type { RenderOptions } from './utterance-renderer.js';
 import type { Pcm, TtsProvider, VoiceRequest } from './provider.js';
 import { ResampleStream } from './resample-stream.js';
 import { convertChannels, Resampler, type ResamplerQuality } from './resampler.js';
@@ -20,6 +22,29 @@ export interface AudioPiece {
   readonly frames: number;
   readonly sampleRate: number;
   readonly channels: number;
+}
+
+/**
+ * A provider that does the whole audio stage itself (the synthesis pool's eSpeak, off the event
+ * loop): its pieces already follow `SpeechOutputOptions`, and it notes them on `clock`.
+ */
+export interface RenderingTts {
+  speakRendered(text: string, voice: string, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece>;
+}
+
+export function isRendering(provider: TtsProvider): provider is TtsProvider & RenderingTts {
+  return typeof (provider as Partial<RenderingTts>).speakRendered === 'function';
+}
+
+/** Runs the audio stage on engine PCM elsewhere (a worker thread: `RenderPool`). */
+export interface PcmConverter {
+  convert(parts: AsyncIterable<Pcm>, signal: AbortSignal): AsyncIterable<AudioPiece>;
+}
+
+/** What `SpeechOutput` may be given besides its provider and options. */
+export interface SpeechOutputDeps {
+  /** Converts a provider's PCM off the event loop; absent: on this thread, in blocks. */
+  readonly converter?: PcmConverter;
 }
 
 /** A whole utterance, for callers that must know its duration before sending it. */
@@ -119,10 +144,13 @@ export class SpeechOutput {
   /** Cache misses being synthesized, shared by every caller that asks for the same key. */
   readonly #jobs = new Map<string, Job>();
 
-  constructor(provider: TtsProvider, options: SpeechOutputOptions) {
+  readonly #converter: PcmConverter | undefined;
+
+  constructor(provider: TtsProvider, options: SpeechOutputOptions, deps: SpeechOutputDeps = {}) {
     // Fails now, not on the first utterance, when chunk_bytes cannot hold one frame.
     new PcmChunker(options.channels, options.chunkBytes, options.chunking);
     this.#provider = provider;
+    this.#converter = deps.converter;
     this.#options = options;
     this.#resampler = new Resampler({ quality: options.quality });
     this.#cache = new LruCache({ maxEntries: options.cacheMaxEntries, maxBytes: options.cacheMaxBytes });
@@ -136,10 +164,11 @@ export class SpeechOutput {
   /**
    * The text's audio as it is made (no cache): pieces of exactly `chunkBytes` (the last may be
    * shorter), none all zeros. Blank text yields nothing. Throws the abort reason once `signal`
-   * aborts; the provider stops between its pieces.
+   * aborts; the provider stops between its pieces. `clock` is the stream's playback: the pieces
+   * made are noted on it, and a pooled engine schedules the synthesis by it.
    */
-  speak(text: string, voice: VoiceRequest, signal: AbortSignal): AsyncIterable<AudioPiece> {
-    return this.#render(text, this.#provider.resolveVoice(text, voice), signal);
+  speak(text: string, voice: VoiceRequest, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece> {
+    return this.#render(text, this.#provider.resolveVoice(text, voice), signal, undefined, clock);
   }
 
   /**
@@ -182,6 +211,39 @@ export class SpeechOutput {
     await this.#resampler.close();
   }
 
+  /** A provider that does the audio stage itself; else this thread converts the provider's PCM. */
+  async *#render(text: string, voice: string, signal: AbortSignal, source?: Source, clock?: PlaybackClock): AsyncGenerator<AudioPiece> {
+    const provider = this.#provider;
+    if (isRendering(provider)) {
+      throwIfAborted(signal);
+      if (text.trim() === '') return;
+      yield* provider.speakRendered(text, voice, signal, clock);
+      return;
+    }
+    const pieces = this.#converter === undefined ? this.#convertHere(text, voice, signal, source) : this.#convertAway(this.#converter, text, voice, signal, source);
+    for await (const piece of pieces) {
+      clock?.produced(piece.frames / piece.sampleRate);
+      yield piece;
+    }
+  }
+
+  async *#convertAway(converter: PcmConverter, text: string, voice: string, signal: AbortSignal, source?: Source): AsyncGenerator<AudioPiece> {
+    throwIfAborted(signal);
+    if (text.trim() === '') return;
+    yield* converter.convert(this.#noted(this.#provider.synthesize(text, voice, signal), source), signal);
+  }
+
+  /** The provider's parts, noting which engine made them. */
+  async *#noted(parts: AsyncIterable<Pcm>, source?: Source): AsyncGenerator<Pcm> {
+    for await (const pcm of parts) {
+      if (source !== undefined) {
+        source.engine ??= pcm.engine;
+        if (pcm.fallback === true) source.fallback = true;
+      }
+      yield pcm;
+    }
+  }
+
   #startJob(key: string, text: string, voice: string): Job {
     const controller = new AbortController();
     const promise = this.#collect(text, voice, controller.signal).then((rendered) => {
@@ -222,7 +284,7 @@ export class SpeechOutput {
    * for the next part: if that part is audible the silence was a pause and goes out as it was;
    * if the utterance ends instead, it becomes the closing pause.
    */
-  async *#render(text: string, voice: string, signal: AbortSignal, source?: Source): AsyncGenerator<AudioPiece> {
+  async *#convertHere(text: string, voice: string, signal: AbortSignal, source?: Source): AsyncGenerator<AudioPiece> {
     throwIfAborted(signal);
     if (text.trim() === '') return;
     const chunker = new PcmChunker(this.#options.channels, this.#options.chunkBytes, this.#options.chunking);
@@ -318,6 +380,12 @@ export class SpeechOutput {
       yield { data: chunk.data, frames: chunk.frames, sampleRate, channels };
     }
   }
+}
+
+/** The audio stage's output format and silence rules (for the synthesis workers) from the config. */
+export function renderOptionsFromConfig(audio: Parameters<typeof speechOutputOptionsFromConfig>[0]): RenderOptions {
+  const { sampleRate, channels, chunkBytes, quality, silenceThreshold, silencePadMs, fillDigitalSilence } = speechOutputOptionsFromConfig(audio);
+  return { sampleRate, channels, chunkBytes, quality, silenceThreshold, silencePadMs, fillDigitalSilence };
 }
 
 /** The options of `SpeechOutput` from the `audio_generation` section of the config. */

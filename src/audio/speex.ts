@@ -36,6 +36,8 @@ interface Heap {
 }
 
 let loading: Promise<Heap> | undefined;
+/** The module once loaded: converters can then be made synchronously (`createLoaded`). */
+let loaded: Heap | undefined;
 
 async function instantiate(): Promise<SpeexResamplerModule> {
   try {
@@ -51,13 +53,18 @@ async function instantiate(): Promise<SpeexResamplerModule> {
 /** The one module of the process, loaded on first use. */
 function loadHeap(): Promise<Heap> {
   loading ??= instantiate().then(
-    (module) => ({ module, scratch: { input: 0, inputSamples: 0, output: 0, outputSamples: 0, counts: module._malloc(8) } }),
+    (module) => (loaded = { module, scratch: { input: 0, inputSamples: 0, output: 0, outputSamples: 0, counts: module._malloc(8) } }),
     (error: unknown) => {
       loading = undefined;
       throw new AppError('internal', 'the resampler could not be loaded', { cause: error });
     },
   );
   return loading;
+}
+
+/** Loads the resampler's module now (the first converter would otherwise wait for it). */
+export async function loadSpeex(): Promise<void> {
+  await loadHeap();
 }
 
 /** Grows the scratch buffers to at least these many int16 samples. */
@@ -124,11 +131,21 @@ export class SpeexConverter {
 
   /** A converter with its own filter state. `quality` is speex's 0 (fastest) … 10 (best). */
   static async create(channels: number, fromRate: number, toRate: number, quality: number): Promise<SpeexConverter> {
+    await loadHeap();
+    return SpeexConverter.createLoaded(channels, fromRate, toRate, quality);
+  }
+
+  /**
+   * `create` without an await, once `loadSpeex()` has resolved: code that renders inside an
+   * engine's synchronous callback (the synthesis workers) cannot wait for a promise.
+   */
+  static createLoaded(channels: number, fromRate: number, toRate: number, quality: number): SpeexConverter {
     for (const [name, value] of [['channels', channels], ['fromRate', fromRate], ['toRate', toRate]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
     if (!Number.isInteger(quality) || quality < 0 || quality > 10) throw new RangeError(`speex quality must be 0..10, got ${quality}`);
-    const heap = await loadHeap();
+    const heap = loaded;
+    if (heap === undefined) throw new AppError('internal', 'the resampler is not loaded yet (await loadSpeex() first)');
     const { module, scratch } = heap;
     const state = module._speex_resampler_init(channels, fromRate, toRate, quality, scratch.counts);
     if (state === 0) {

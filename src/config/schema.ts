@@ -142,6 +142,12 @@ const audioGenerationSection = z.strictObject({
   // A named level or speex's own 0 (fastest) … 10 (best).
   resampler_quality: z.union([z.enum(['best', 'medium', 'fastest']), z.number().int().min(0).max(10)]),
   resample_block_ms: z.number().int().min(10).max(60000),
+  // eSpeak, silence, resampling and chunking in worker threads, off the event loop.
+  synthesis_workers: z.strictObject({
+    enabled: z.boolean(),
+    count: nonNegativeInt, // 0: one per available core
+    conversion_threads: positiveInt,
+  }),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',
   }),
@@ -149,6 +155,8 @@ const audioGenerationSection = z.strictObject({
     rate_wpm: z.number().int().min(80).max(450),
     pitch: z.number().int().min(0).max(99),
     max_segment_chars: positiveInt,
+    // native: Debian's libespeak-ng (refused when absent); wasm: the embedded build; auto: native when installed.
+    engine: z.enum(['auto', 'native', 'wasm']),
   }),
   openai_speech: z.strictObject({
     base_url: z.url({ protocol: /^https?$/ }),
@@ -271,6 +279,7 @@ const pipelineSection = z
     first_fragment_max_chars: positiveInt,
     max_sentence_chars: positiveInt,
     synthesis_lookahead: positiveInt,
+    synthesis_lookahead_sec: z.number().positive(),
     pending_sentences_max: positiveInt,
   })
   .refine((p) => p.first_fragment_min_chars < p.first_fragment_max_chars, {

@@ -18,6 +18,12 @@ export interface LookaheadOptions {
   readonly pending: number;
   /** Aborting stops the source and every job; the consumer's next read throws the reason. */
   readonly signal: AbortSignal;
+  /**
+   * Milliseconds until a job may start ahead of the reader (0: now), asked before each such
+   * start: the speech pipeline's look-ahead in seconds of audio. The job the reader waits for
+   * is never held back. Absent: only `limit` bounds the jobs.
+   */
+  readonly aheadAfterMs?: () => number;
 }
 
 /** One item and its job's results, handed out in source order. */
@@ -128,11 +134,26 @@ export async function* orderedLookahead<T, R>(
     return job;
   };
 
+  /** A look-ahead start put off by `aheadAfterMs`: `fill` runs again when it is due. */
+  let retry: NodeJS.Timeout | undefined;
+
   /** Starts waiting items while a slot is free and the newest job has begun (none after a failure). */
   function fill(): void {
     while (queue.length > 0 && active.length < limit && !signal.aborted) {
       const newest = active.at(-1);
       if (newest !== undefined && (!newest.begun || newest.failed)) return;
+      if (newest !== undefined && options.aheadAfterMs !== undefined) {
+        const wait = options.aheadAfterMs();
+        if (wait > 0) {
+          if (retry === undefined) {
+            retry = setTimeout(() => {
+              retry = undefined;
+              fill();
+            }, Math.ceil(wait));
+          }
+          return;
+        }
+      }
       active.push(start(queue.shift() as T, newest !== undefined));
       changed.notify();
     }
@@ -192,6 +213,7 @@ export async function* orderedLookahead<T, R>(
       fill();
     }
   } finally {
+    clearTimeout(retry);
     if (!signal.aborted) controller.abort(new AppError('interrupted', 'the reader stopped'));
     unfollow();
   }

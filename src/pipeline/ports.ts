@@ -1,3 +1,4 @@
+import type { PlaybackClock } from '../audio/playback-clock.js';
 import type { VoiceRequest } from '../audio/provider.js';
 import type { AudioPiece } from '../audio/speech-output.js';
 
@@ -18,7 +19,8 @@ export interface Utterance {
 
 /** The audio stage: TTS, resampling and chunking behind one call. */
 export interface Speaker {
-  speak(text: string, voice: VoiceRequest, signal: AbortSignal): AsyncIterable<AudioPiece>;
+  /** `clock`: the stream's playback, for scheduling and the look-ahead in seconds. */
+  speak(text: string, voice: VoiceRequest, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece>;
   speakCached(text: string, voice: VoiceRequest, signal: AbortSignal): Promise<Utterance>;
 }
 

@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { PlaybackClock } from '../audio/playback-clock.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LlmProvider, LlmRequest } from '../text-processing/provider.js';
@@ -8,15 +9,28 @@ import type { AudioPiece, Segmenter, Speaker, TurnEvent } from './ports.js';
 
 /** The `pipeline` config keys that shape the speech stream. */
 export interface LookaheadLimits {
-  /** Sentences synthesized at once, the one being sent included (`pipeline.synthesis_lookahead`). */
+  /** Sentences synthesized at once at most, the one being sent included (`pipeline.synthesis_lookahead`). */
   readonly synthesisLookahead: number;
+  /**
+   * Seconds of audio a stream may hold ahead of its playback before a sentence is synthesized
+   * ahead (`pipeline.synthesis_lookahead_sec`); absent: only the count applies.
+   */
+  readonly synthesisLookaheadSec?: number;
   /** Finished sentences held for speech before the model stream waits (`pipeline.pending_sentences_max`). */
   readonly pendingSentencesMax: number;
 }
 
 /** The look-ahead limits from the `pipeline` config section. */
-export function lookaheadLimits(pipeline: { readonly synthesis_lookahead: number; readonly pending_sentences_max: number }): LookaheadLimits {
-  return { synthesisLookahead: pipeline.synthesis_lookahead, pendingSentencesMax: pipeline.pending_sentences_max };
+export function lookaheadLimits(pipeline: {
+  readonly synthesis_lookahead: number;
+  readonly synthesis_lookahead_sec?: number;
+  readonly pending_sentences_max: number;
+}): LookaheadLimits {
+  return {
+    synthesisLookahead: pipeline.synthesis_lookahead,
+    synthesisLookaheadSec: pipeline.synthesis_lookahead_sec,
+    pendingSentencesMax: pipeline.pending_sentences_max,
+  };
 }
 
 export interface SpeakSentencesOptions {
@@ -72,13 +86,13 @@ async function* sentences(options: SpeakSentencesOptions, signal: AbortSignal): 
  * and before a sentence synthesized `ahead` starts: audio already handed to the transport leaves
  * first. The sentence the client waits for starts at once.
  */
-async function* speech(sentence: string, options: SpeakSentencesOptions, signal: AbortSignal, ahead: boolean): AsyncGenerator<AudioPiece> {
+async function* speech(sentence: string, options: SpeakSentencesOptions, signal: AbortSignal, ahead: boolean, clock: PlaybackClock): AsyncGenerator<AudioPiece> {
   const text = toSpeechText(sentence);
   if (text === '') return;
   if (ahead) await nextTurn();
   const started = performance.now();
   let first = true;
-  for await (const piece of options.speaker.speak(text, {}, signal)) {
+  for await (const piece of options.speaker.speak(text, {}, signal, clock)) {
     if (first) {
       first = false;
       options.metrics.ttsFirstAudio.observe((performance.now() - started) / 1000);
@@ -100,10 +114,18 @@ async function* noAudio(): AsyncGenerator<AudioPiece> {}
  */
 export async function* speakSentences(options: SpeakSentencesOptions): AsyncGenerator<TurnEvent> {
   const { signal, limits, onHeard } = options;
+  // The stream's playback as the client hears it: the scheduler's deadlines and the look-ahead.
+  const clock = new PlaybackClock();
+  const aheadSec = limits.synthesisLookaheadSec;
   const lanes = orderedLookahead(
     (inner) => sentences(options, inner),
-    (segment: Segment, inner, ahead) => (typeof segment === 'string' ? speech(segment, options, inner, ahead) : noAudio()),
-    { limit: limits.synthesisLookahead, pending: limits.pendingSentencesMax, signal },
+    (segment: Segment, inner, ahead) => (typeof segment === 'string' ? speech(segment, options, inner, ahead, clock) : noAudio()),
+    {
+      limit: limits.synthesisLookahead,
+      pending: limits.pendingSentencesMax,
+      signal,
+      aheadAfterMs: aheadSec === undefined ? undefined : () => (clock.aheadSec() - aheadSec) * 1000,
+    },
   );
   let count = 0;
   for await (const { item, results } of lanes) {
@@ -114,7 +136,10 @@ export async function* speakSentences(options: SpeakSentencesOptions): AsyncGene
     }
     const sentence = item;
     yield { type: 'text', text: sentence };
-    for await (const piece of results) yield { type: 'audio', piece };
+    for await (const piece of results) {
+      yield { type: 'audio', piece };
+      clock.written();
+    }
     onHeard(sentence);
   }
   if (count === 0) throw new AppError('unavailable', 'the language model gave no answer');

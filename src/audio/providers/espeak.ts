@@ -1,9 +1,11 @@
 import type { ESpeakNGWorker } from '@echogarden/espeak-ng-emscripten';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
 import { AppError, throwIfAborted } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
 import { splitForSynthesis } from '../text-segments.js';
 import { normaliseTag, selectVoice, type VoiceLookup } from '../voice-select.js';
+import { loadNativeEspeak, NativeLock } from './espeak-native.js';
 
 /**
  * eSpeak NG compiled to WebAssembly: offline, in-process, about a hundred times faster than
@@ -28,10 +30,34 @@ export interface EspeakOptions {
    * several times slower until the engine's code is optimised. Absent: no warm-up synthesis.
    */
   readonly warmupText?: string;
+  /**
+   * `audio_generation.espeak.engine`: `native` is Debian's libespeak-ng (refused when it is not
+   * installed), `wasm` the embedded build, `auto` native when installed, else wasm. Absent: wasm
+   * (the config's `auto` comes through `espeakOptionsFromConfig`). The native library's audio
+   * varies by a few samples from one call to the next; the WASM build's is the same every time.
+   */
+  readonly engine?: EspeakEngineChoice;
+  /**
+   * The process-wide lock of the native library (the main thread's `NativeLock.processBuffer()`),
+   * for a worker thread; absent: this thread's `processBuffer()` (right on the main thread).
+   */
+  readonly nativeLock?: SharedArrayBuffer;
+}
+
+export type EspeakEngineChoice = 'auto' | 'native' | 'wasm';
+
+/** The voices an engine has, as plain data (a worker sends it to the main thread). */
+export interface EspeakCatalogue {
+  readonly sampleRate: number;
+  /** `native` or `wasm`: the build that speaks. */
+  readonly build: 'native' | 'wasm';
+  readonly voices: ReadonlyArray<readonly [string, string]>;
+  readonly languages: ReadonlyArray<readonly [string, string]>;
 }
 
 interface Engine {
   readonly worker: ESpeakNGWorker;
+  readonly build: 'native' | 'wasm';
   readonly sampleRate: number;
   /** Lower-cased identifier, its last part, and name → the voice id used with set_voice. */
   readonly voices: ReadonlyMap<string, string>;
@@ -90,6 +116,36 @@ export class EspeakTts implements TtsProvider {
     await this.#load();
   }
 
+  /** The engine's sample rate once loaded (0 before `warm()`). */
+  get sampleRate(): number {
+    return this.#engine?.sampleRate ?? 0;
+  }
+
+  /** The loaded engine's voices (after `warm()`). */
+  async catalogue(): Promise<EspeakCatalogue> {
+    const engine = await this.#load();
+    return { sampleRate: engine.sampleRate, build: engine.build, voices: [...engine.voices], languages: [...engine.languages] };
+  }
+
+  /**
+   * Synchronous and streamed (for a synthesis worker, after `warm()`): each block of engine
+   * audio goes to `onBlock` as the engine makes it, so the first one leaves within milliseconds.
+   * `onBlock` returning true stops the synthesis. Returns the engine's sample rate.
+   */
+  synthesizeBlocks(text: string, voice: string, onBlock: (samples: Int16Array) => boolean): number {
+    const engine = this.#engine;
+    if (engine === undefined) throw new AppError('internal', 'espeak: synthesizeBlocks before warm()');
+    let stopped = false;
+    for (const piece of splitForSynthesis(text, this.#options.maxSegmentChars)) {
+      if (stopped) break;
+      this.#speak(engine, piece, voice, (samples) => {
+        stopped = onBlock(samples);
+        return stopped;
+      });
+    }
+    return engine.sampleRate;
+  }
+
   /** Works before `warm()` too, with the configured voices only. */
   resolveVoice(text: string, request: VoiceRequest): string {
     return selectVoice(text, request, this.#lookup());
@@ -133,18 +189,33 @@ export class EspeakTts implements TtsProvider {
     return this.#loading;
   }
 
+  /** The native library when chosen and installed, else the WASM build. */
+  async #open(): Promise<{ worker: ESpeakNGWorker; build: Engine['build'] }> {
+    const choice = this.#options.engine ?? 'wasm';
+    if (choice !== 'wasm') {
+      try {
+        const lock = new NativeLock(this.#options.nativeLock ?? NativeLock.processBuffer(), threadId);
+        return { worker: await loadNativeEspeak(lock), build: 'native' };
+      } catch (error) {
+        if (choice === 'native') throw error;
+      }
+    }
+    const { default: init } = await import('@echogarden/espeak-ng-emscripten');
+    const module = await init();
+    return { worker: new module.eSpeakNGWorker(), build: 'wasm' };
+  }
+
   async #init(): Promise<Engine> {
-    let worker: ESpeakNGWorker;
+    let opened: { worker: ESpeakNGWorker; build: Engine['build'] };
     try {
-      const { default: init } = await import('@echogarden/espeak-ng-emscripten');
-      const module = await init();
-      worker = new module.eSpeakNGWorker();
-      worker.set_rate(this.#options.rateWpm);
-      worker.set_pitch(this.#options.pitch);
+      opened = await this.#open();
+      opened.worker.set_rate(this.#options.rateWpm);
+      opened.worker.set_pitch(this.#options.pitch);
     } catch (error) {
       throw new AppError('unavailable', 'the speech engine could not be loaded', { cause: error });
     }
-    const engine: Engine = { worker, sampleRate: worker.get_samplerate(), ...catalogue(worker) };
+    const { worker, build } = opened;
+    const engine: Engine = { worker, build, sampleRate: worker.get_samplerate(), ...catalogue(worker) };
     const missing = Object.entries(this.#options.voices).filter(([, voice]) => !engine.voices.has(normaliseTag(voice)));
     if (missing.length > 0) {
       const list = missing.map(([language, voice]) => `${language}: ${voice}`).join(', ');
@@ -162,34 +233,40 @@ export class EspeakTts implements TtsProvider {
   }
 
   #render(engine: Engine, text: string, voice: string): Int16Array {
+    const blocks: Int16Array[] = [];
+    this.#speak(engine, text, voice, (samples) => {
+      blocks.push(samples);
+      return false;
+    });
+    return concat(blocks);
+  }
+
+  /** One synchronous engine call; each block goes to `onBlock` (true stops the engine). */
+  #speak(engine: Engine, text: string, voice: string, onBlock: (samples: Int16Array) => boolean): void {
     if (this.#currentVoice !== voice) {
       this.#currentVoice = undefined;
       const id = engine.voices.get(normaliseTag(voice));
       if (id === undefined || engine.worker.set_voice(id) !== 0) throw new AppError('bad_input', `unknown voice "${voice}"`);
       this.#currentVoice = voice;
     }
-    const blocks: Int16Array[] = [];
     try {
-      engine.worker.synthesize(text, (samples) => {
-        // 0.3.5's glue already copies out of the WASM heap; copying again costs little and keeps
-        // this correct should a later version hand over a view of a reused buffer.
-        blocks.push(samples.slice());
-        return false;
-      });
+      // 0.3.5's glue already copies out of the WASM heap; copying again costs little and keeps
+      // this correct should a later version hand over a view of a reused buffer.
+      engine.worker.synthesize(text, (samples) => onBlock(samples.slice()));
     } catch (error) {
+      if (error instanceof AppError) throw error;
       // An Emscripten abort leaves the module unusable: the next call loads a fresh one.
       this.#engine = undefined;
       this.#loading = undefined;
       throw new AppError('internal', 'speech synthesis failed', { cause: error });
     }
-    return concat(blocks);
   }
 }
 
 /** The options of `EspeakTts` from the `audio_generation` section of the config. */
 export function espeakOptionsFromConfig(audio: {
   readonly voices: Readonly<Record<string, string>>;
-  readonly espeak: { readonly rate_wpm: number; readonly pitch: number; readonly max_segment_chars: number };
+  readonly espeak: { readonly rate_wpm: number; readonly pitch: number; readonly max_segment_chars: number; readonly engine?: EspeakEngineChoice };
   readonly welcome: { readonly default_text: string };
 }): EspeakOptions {
   return {
@@ -198,5 +275,6 @@ export function espeakOptionsFromConfig(audio: {
     pitch: audio.espeak.pitch,
     maxSegmentChars: audio.espeak.max_segment_chars,
     warmupText: audio.welcome.default_text,
+    engine: audio.espeak.engine ?? 'auto',
   };
 }

@@ -61,6 +61,11 @@ export class FallbackTts implements TtsProvider {
     this.#members = kept;
   }
 
+  /** Closes every member that has something to close. */
+  async close(): Promise<void> {
+    await Promise.all(this.#members.map((m) => m.close?.()));
+  }
+
   /**
    * Each member's own voice for the text and request, as a JSON array: a sentence that falls
    * back is spoken in the next engine's voice for the same language, not in a voice id it lacks.
