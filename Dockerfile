@@ -17,7 +17,8 @@ RUN npm ci --no-audit --no-fund
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     NEXY_SQLITE_PATH=/var/lib/nexy/nexy.sqlite \
-    NEXY_DOWNLOADS_DIR=/var/lib/nexy/downloads
+    NEXY_DOWNLOADS_DIR=/var/lib/nexy/downloads \
+    NEXY_HEALTHCHECK_URL=http://127.0.0.1:8080/ready
 WORKDIR /app
 # dist/ first: `npm ci --omit=dev` runs `prepare` too, which keeps an existing dist/ when esbuild
 # (a dev dependency) is absent. better-sqlite3 fetches its prebuilt binary, or compiles itself with
@@ -37,8 +38,9 @@ VOLUME ["/var/lib/nexy"]
 EXPOSE 50051 8080
 # Ready = a model configured, memory and Redis reachable, the speech engine warm (/ready is 503
 # otherwise, e.g. while warming up or with no model key). The slim image has no curl: node asks.
+# NEXY_HEALTHCHECK_URL follows http.port when a config moves it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(process.env.NEXY_HEALTHCHECK_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node is PID 1 and handles SIGTERM itself (drain, flush memory, exit 0); `docker stop -t 15`.
 STOPSIGNAL SIGTERM
 CMD ["node", "--max-semi-space-size=2", "bin/nexy.mjs", "serve"]

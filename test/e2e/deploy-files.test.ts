@@ -42,7 +42,10 @@ test('Dockerfile: a build stage compiles, the runtime stage installs production 
   );
   const user = runtime.filter((l) => l.startsWith('USER ')).at(-1);
   assert.ok(user !== undefined && !/^USER (root|0)\b/.test(user), 'a non-root user');
-  assert.ok(runtime.some((l) => /^HEALTHCHECK .*\/ready/.test(l)), 'HEALTHCHECK on /ready');
+  // HEALTHCHECK asks NEXY_HEALTHCHECK_URL, by default /ready on the shipped http.port.
+  assert.ok(runtime.some((l) => /^HEALTHCHECK .*process\.env\.NEXY_HEALTHCHECK_URL/.test(l)), 'HEALTHCHECK on NEXY_HEALTHCHECK_URL');
+  const defaultHttpPort = loadConfig({ env: {} }).http.port;
+  assert.ok(runtime.some((l) => l.startsWith('ENV ') && l.includes(`NEXY_HEALTHCHECK_URL=http://127.0.0.1:${defaultHttpPort}/ready`)), 'by default /ready');
   // Every file the stages copy from the context exists.
   for (const line of [...build, ...runtime].filter((l) => /^COPY (?!--from)/.test(l))) {
     const sources = line.split(/\s+/).slice(1, -1);
@@ -67,8 +70,6 @@ test('docker-compose.yml: two instances, nginx, Redis, PostgreSQL, Prometheus wi
     for (const volume of service.volumes ?? []) {
       const [source] = volume.split(':');
       if (!source!.startsWith('.')) continue; // a named volume
-      // deploy/nginx/nexy.conf comes with the nginx work of issue #13 (a branch of its own).
-      if (source === './nginx/nexy.conf') continue;
       assert.ok(existsSync(join(DEPLOY, source!)), `${name}: ${source} exists`);
     }
   }
@@ -82,12 +83,27 @@ test('docker-compose.yml: two instances, nginx, Redis, PostgreSQL, Prometheus wi
   };
   const mountedRules = services.prometheus!.volumes!.find((v) => v.startsWith('./prometheus/alerts.yml:'))!.split(':')[1];
   assert.deepEqual(prometheus.rule_files, [mountedRules]);
-  assert.deepEqual(prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets)).sort(), ['nexy-1:8080', 'nexy-2:8080']);
 
-  // The instances' config file is valid and selects the shared backends.
-  const instance = services['nexy-1']!;
-  const mounted = instance.volumes!.find((v) => v.includes(instance.environment!.NEXY_CONFIG!))!.split(':')[0]!;
-  const config = loadConfig({ env: {}, defaultsPath: undefined, overridePath: join(DEPLOY, mounted) });
-  assert.equal(config.session_management.backend, 'redis');
-  assert.equal(config.memory_management.backend, 'postgres');
+  // Each instance's config is valid, selects the shared backends, and listens where nginx's
+  // upstreams (deploy/nginx/nexy.conf, used as it is) look for it, in nginx's network namespace;
+  // the image's health check and Prometheus ask those ports too.
+  const nginx = readFileSync(join(DEPLOY, 'nginx/nexy.conf'), 'utf8');
+  const upstream = (name: string) =>
+    [...(/upstream\s+(\S+)\s*\{([^}]*)\}/g[Symbol.matchAll](nginx))].filter((m) => m[1] === name).flatMap((m) => [...m[2]!.matchAll(/^\s*server\s+127\.0\.0\.1:(\d+)/gm)].map((x) => Number(x[1])));
+  const ports = instances.map((name) => {
+    const instance = services[name] as { environment: Record<string, string>; volumes: string[]; network_mode?: string };
+    assert.equal(instance.network_mode, 'service:nginx', name);
+    const mounted = instance.volumes.find((v) => v.includes(`:${instance.environment.NEXY_CONFIG}:`))!.split(':')[0]!;
+    const config = loadConfig({ env: {}, overridePath: join(DEPLOY, mounted) });
+    assert.equal(config.session_management.backend, 'redis', name);
+    assert.equal(config.memory_management.backend, 'postgres', name);
+    assert.equal(instance.environment.NEXY_HEALTHCHECK_URL, `http://127.0.0.1:${config.http.port}/ready`, name);
+    return { grpc: config.grpc.port, http: config.http.port };
+  });
+  assert.deepEqual(ports.map((p) => p.grpc), upstream('nexy_grpc'));
+  assert.deepEqual(ports.map((p) => p.http), upstream('nexy_http'));
+  assert.deepEqual(
+    prometheus.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets)),
+    ports.map((p) => `nginx:${p.http}`),
+  );
 });
