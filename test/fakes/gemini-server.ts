@@ -17,7 +17,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Content, Tool } from '@google/genai';
-import { drop, parseJson, pause, replyChunks, sendEvent as sendSseEvent, sendJson as sendJsonWith, startRecordingHttp, stopBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
+import { parseJson, pause, replyChunks, sendEvent as sendSseEvent, sendJson as sendJsonWith, startRecordingHttp, stoppedBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How the fake answers one request. Every field is optional; `{}` is a quick, healthy reply. */
 export interface FakeGeminiScript {
@@ -162,10 +162,7 @@ const respond: RecordingHttpOptions<FakeGeminiScript, FakeGeminiRequest>['respon
   }
   const stops = { hangAfter: script.hangAfterChunks, dropAfter: script.dropAfterChunks, errorAfter: script.streamErrorAfterChunks };
   for (let i = 0; i <= chunks.length; i += 1) {
-    const stop = stopBefore(stops, i, chunks.length);
-    if (stop === 'hang') return;
-    if (stop === 'drop') return drop(res, markDropping);
-    if (stop === 'error') return sendStreamError(res);
+    if (await stoppedBefore(stops, i, chunks.length, res, markDropping, () => sendStreamError(res))) return;
     if (i === chunks.length) break;
     if (i > 0) await pause(script.chunkDelayMs, signal);
     sentChars += chunks[i].length;

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionCreateParams } from 'openai/resources/chat/completions';
-import { drop, parseJson, pause, replyChunks, sendEvent, sendJson, startRecordingHttp, stopBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
+import { parseJson, pause, replyChunks, sendEvent, sendJson, startRecordingHttp, stoppedBefore, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How a fake server answers one request. Every field is optional; `{}` is a quick, healthy reply. */
 export interface FakeOpenAiScript {
@@ -183,10 +183,7 @@ const respond: RecordingHttpOptions<FakeOpenAiScript, FakeOpenAiRequest>['respon
   const stops = { hangAfter: script.hangAfterChunks, dropAfter: script.dropAfterChunks, errorAfter: script.streamErrorAfterChunks };
   for (let i = 0; i <= chunks.length; i += 1) {
     if (i === chunks.length) await sendToolCalls((after) => after >= chunks.length);
-    const stop = stopBefore(stops, i, chunks.length);
-    if (stop === 'hang') return;
-    if (stop === 'drop') return drop(res, markDropping);
-    if (stop === 'error') return sendStreamError(res);
+    if (await stoppedBefore(stops, i, chunks.length, res, markDropping, () => sendStreamError(res))) return;
     if (i === chunks.length) break;
     if (i > 0) await pause(script.chunkDelayMs, signal);
     await sendToolCalls((after) => after === i);

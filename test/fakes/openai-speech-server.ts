@@ -15,7 +15,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { openAiErrorBody } from './openai-server.js';
-import { drop, parseJson, pause, sendJson, startRecordingHttp, stopBefore, writeFlushed, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
+import { parseJson, pause, sendJson, startRecordingHttp, stoppedBefore, writeFlushed, type ExchangeOutcome, type RecordedRequest, type RecordingHttp, type RecordingHttpOptions } from './recording-http.js';
 
 /** How the fake answers one request. `{}` is a quick, healthy answer. */
 export interface FakeSpeechScript {
@@ -92,9 +92,7 @@ const respond: RecordingHttpOptions<FakeSpeechScript, FakeSpeechRequest>['respon
   const stops = { hangAfter: script.hangAfterPieces, dropAfter: script.dropAfterPieces };
   const pieces = Math.ceil(bytes.length / size);
   for (let index = 0; index <= pieces; index += 1) {
-    const stop = stopBefore(stops, index, pieces);
-    if (stop === 'hang') return;
-    if (stop === 'drop') return drop(res, markDropping);
+    if (await stoppedBefore(stops, index, pieces, res, markDropping)) return;
     if (index === pieces) break;
     if (index > 0) await pause(script.pieceDelayMs, signal);
     await writeFlushed(res, bytes.subarray(index * size, (index + 1) * size));

@@ -262,6 +262,24 @@ export function stopBefore(points: StopPoints, index: number, total: number): 'h
   return undefined;
 }
 
+/**
+ * Carries out the stop due before piece `index` (see {@link stopBefore}): hangs, drops the
+ * connection, or sends the in-stream error with `sendError`. True when the stream ends there.
+ */
+export async function stoppedBefore(
+  points: StopPoints,
+  index: number,
+  total: number,
+  res: ServerResponse,
+  markDropping: () => void,
+  sendError?: () => Promise<void>,
+): Promise<boolean> {
+  const stop = stopBefore(points, index, total);
+  if (stop === 'drop') drop(res, markDropping);
+  else if (stop === 'error') await sendError?.();
+  return stop !== undefined;
+}
+
 /** The pieces a streamed reply is sent in: `chunks` as given, `reply` cut every `chunkChars` characters, or word by word. */
 export function replyChunks(script: { readonly chunks?: readonly string[]; readonly reply?: string; readonly chunkChars?: number }, defaultReply: string): string[] {
   if (script.chunks) return [...script.chunks];
