@@ -22,7 +22,7 @@ export class PooledEspeakTts implements TtsProvider, RenderingTts {
   #voices: ReadonlyMap<string, string> | undefined;
   #languages: ReadonlyMap<string, string> | undefined;
 
-  /** No work here: the workers start in `warm()`. */
+  /** No work here: the workers start in `warm()` (or with the first synthesis). */
   constructor(options: SynthesisPoolOptions) {
     if (options.espeak.voices.default === undefined) throw new AppError('internal', 'espeak: voices.default is required');
     this.#options = options;
@@ -64,13 +64,15 @@ export class PooledEspeakTts implements TtsProvider, RenderingTts {
   async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
     throwIfAborted(signal);
     if (text.trim() === '') return;
-    yield* this.#started().synthesize(text, this.#voiceId(voice), signal);
+    const pool = await this.#started();
+    yield* pool.synthesize(text, this.#voiceId(voice), signal);
   }
 
   async *speakRendered(text: string, voice: string, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece> {
     throwIfAborted(signal);
     if (text.trim() === '') return;
-    yield* this.#started().speak(text, this.#voiceId(voice), signal, clock);
+    const pool = await this.#started();
+    yield* pool.speak(text, this.#voiceId(voice), signal, clock);
   }
 
   async close(): Promise<void> {
@@ -80,7 +82,12 @@ export class PooledEspeakTts implements TtsProvider, RenderingTts {
     await pool?.close();
   }
 
-  #started(): SynthesisPool {
+  /**
+   * The running pool; the first synthesis starts it when nothing warmed it before
+   * (`audio_generation.warm_up_at_start: false`), so that call waits for the workers to load.
+   */
+  async #started(): Promise<SynthesisPool> {
+    if (this.#pool === undefined) await this.warm();
     if (this.#pool === undefined) throw new AppError('unavailable', 'the speech engine is not started');
     return this.#pool;
   }
