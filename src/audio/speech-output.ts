@@ -384,8 +384,8 @@ export class SpeechOutput {
 
 /** The audio stage's output format and silence rules (for the synthesis workers) from the config. */
 export function renderOptionsFromConfig(audio: Parameters<typeof speechOutputOptionsFromConfig>[0]): RenderOptions {
-  const { sampleRate, channels, chunkBytes, quality, silenceThreshold, silencePadMs, fillDigitalSilence } = speechOutputOptionsFromConfig(audio);
-  return { sampleRate, channels, chunkBytes, quality, silenceThreshold, silencePadMs, fillDigitalSilence };
+  const { sampleRate, channels, chunkBytes, quality, silenceThreshold, silencePadMs, fillDigitalSilence, chunking } = speechOutputOptionsFromConfig(audio);
+  return { sampleRate, channels, chunkBytes, quality, silenceThreshold, silencePadMs, fillDigitalSilence, chunking };
 }
 
 /** The options of `SpeechOutput` from the `audio_generation` section of the config. */

@@ -1,4 +1,4 @@
-import { PcmChunker, type PcmChunk } from './chunker.js';
+import { PcmChunker, type ChunkOptions, type PcmChunk } from './chunker.js';
 import type { Pcm } from './provider.js';
 import { convertChannels, speexQuality, type ResamplerQuality } from './resampler.js';
 import { fillDigitalSilence, fitFrames, lastLoudFrame, padFrames, trimSilence } from './silence.js';
@@ -22,6 +22,8 @@ export interface RenderOptions {
   readonly silenceThreshold: number;
   readonly silencePadMs: number;
   readonly fillDigitalSilence: boolean;
+  /** No near-silent chunk (`audio_generation.min_chunk_peak` / `max_chunk_bytes`); absent: plain chunks. */
+  readonly chunking?: ChunkOptions;
 }
 
 function join(a: Int16Array, b: Int16Array): Int16Array {
@@ -48,7 +50,7 @@ export class UtteranceRenderer {
   constructor(options: RenderOptions) {
     this.#options = options;
     this.#quality = speexQuality(options.quality);
-    this.#chunker = new PcmChunker(options.channels, options.chunkBytes);
+    this.#chunker = new PcmChunker(options.channels, options.chunkBytes, options.chunking);
   }
 
   /** One engine part: the chunks it completes (its trailing silence waits for what follows). */

@@ -72,6 +72,8 @@ test('turn set-up: the memory context is asked for before the COLLECT buffer is 
       return taken;
     },
   });
+  // A getter of the real store reads its private fields: asked of the store itself.
+  Object.defineProperty(collectStore, 'buffered', { get: () => sessions.collectStore.buffered });
   const store = Object.assign(Object.create(memory) as MemoryBackend, {
     context: (...args: Parameters<typeof context>) => {
       events.push('context asked');

@@ -89,12 +89,13 @@ async function startInstance(name: string, dir: string, fake: FakeOpenAi, schema
       if (found) return;
       text += chunk.toString();
       const match = /"grpc_port":(\d+),"http_port":(\d+)/u.exec(text);
-      if (match) {
+      // The ports open before the speech warm-up; the instance is ready (/ready 200) after it.
+      if (match && text.includes('"msg":"server ready"')) {
         found = true;
         resolve({ grpc: Number(match[1]), http: Number(match[2]) });
       }
     });
-    child.once('exit', (code) => reject(new Error(`instance ${name} exited (${code}) before listening:\n${text}`)));
+    child.once('exit', (code) => reject(new Error(`instance ${name} exited (${code}) before it was ready:\n${text}`)));
   });
   return { name, fake, grpcPort: ports.grpc, httpPort: ports.http, child };
 }

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import { NATIVE_LIBRARY } from '../../src/audio/providers/espeak-native.js';
 import { RequestPhase, type AudioChunk, type StreamResponse, type WelcomeResponse } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 
@@ -64,60 +66,73 @@ function assertClientKeepsAll(chunks: readonly AudioChunk[], what: string): void
   }
 }
 
-describe('no chunk a quiet-dropping client would drop (issue #15)', () => {
-  let t: TestServer;
-  const llm = new RecordingLlm((request) => TEXTS[request.prompt as keyof typeof TEXTS] ?? 'Hello.');
-  const config = testConfig();
-  before(async () => {
-    t = await startTestServer(config, { llm });
-  });
-  after(() => t.close());
+// Asked of the dynamic linker's cache: Debian's libespeak-ng is what `engine: native` loads.
+const nativeInstalled = (() => {
+  try {
+    return execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(NATIVE_LIBRARY);
+  } catch {
+    return false;
+  }
+})();
 
-  const welcome = async (text: string) => {
-    const result = await readStream<WelcomeResponse>(t.client.generateWelcomeAudio({ text, sessionId: '', voice: '', language: '' }));
-    assert.equal(result.status.code, status.OK);
-    const metadata = result.messages[0]?.content?.$case === 'metadata' ? result.messages[0].content.metadata : undefined;
-    const chunks = result.messages.flatMap((m) => (m.content?.$case === 'audioChunk' ? [m.content.audioChunk] : []));
-    return { metadata, chunks };
-  };
+// Both shipped eSpeak builds: the embedded WASM one everywhere, the native one where installed.
+for (const engine of ['wasm', 'native'] as const) {
+  const skip = engine === 'native' && !nativeInstalled ? `${NATIVE_LIBRARY} is not installed (apt-get install espeak-ng)` : false;
+  describe(`no chunk a quiet-dropping client would drop (issue #15), eSpeak ${engine}`, { skip }, () => {
+    let t: TestServer;
+    const llm = new RecordingLlm((request) => TEXTS[request.prompt as keyof typeof TEXTS] ?? 'Hello.');
+    const config = testConfig({ audio_generation: { espeak: { engine }, warm_up_at_start: true } });
+    before(async () => {
+      t = await startTestServer(config, { llm });
+    });
+    after(() => t.close());
 
-  test('the welcome greeting, cached at start-up and spoken again', async () => {
-    for (const text of ['', config.audio_generation.welcome.default_text]) {
-      const { metadata, chunks } = await welcome(text);
-      assert.equal(metadata?.method, 'cache');
-      assertClientKeepsAll(chunks, `greeting ${JSON.stringify(text)}`);
-      assert.ok(Math.abs((metadata?.durationSec ?? 0) - seconds(clientKeeps(chunks))) < 0.001, 'duration_sec = what the client plays');
-      assert.ok(longestInnerPauseSec(clientKeeps(chunks)) > 0.15, 'the pause between its sentences is heard');
+    const welcome = async (text: string) => {
+      const result = await readStream<WelcomeResponse>(t.client.generateWelcomeAudio({ text, sessionId: '', voice: '', language: '' }));
+      assert.equal(result.status.code, status.OK);
+      const metadata = result.messages[0]?.content?.$case === 'metadata' ? result.messages[0].content.metadata : undefined;
+      const chunks = result.messages.flatMap((m) => (m.content?.$case === 'audioChunk' ? [m.content.audioChunk] : []));
+      return { metadata, chunks };
+    };
+
+    test('the welcome greeting, cached at start-up and spoken again', async () => {
+      for (const text of ['', config.audio_generation.welcome.default_text]) {
+        const { metadata, chunks } = await welcome(text);
+        assert.equal(metadata?.method, 'cache');
+        assertClientKeepsAll(chunks, `greeting ${JSON.stringify(text)}`);
+        assert.ok(Math.abs((metadata?.durationSec ?? 0) - seconds(clientKeeps(chunks))) < 0.001, 'duration_sec = what the client plays');
+        assert.ok(longestInnerPauseSec(clientKeeps(chunks)) > 0.15, 'the pause between its sentences is heard');
+      }
+    });
+
+    for (const [name, text] of Object.entries(TEXTS)) {
+      test(`welcome (the client's text-to-speech path): ${name}`, async () => {
+        for (const round of ['synthesized', 'cached']) {
+          const { metadata, chunks } = await welcome(text);
+          assert.equal(metadata?.method, round === 'cached' ? 'cache' : 'espeak');
+          assertClientKeepsAll(chunks, `${name}, ${round}`);
+          assert.ok(Math.abs((metadata?.durationSec ?? 0) - seconds(clientKeeps(chunks))) < 0.001, 'duration_sec = what the client plays');
+          // The pause between the sentences survives the client's rule (it vanished before the fix).
+          assert.ok(longestInnerPauseSec(clientKeeps(chunks)) > 0.15, `${name}: longest pause kept ${longestInnerPauseSec(clientKeeps(chunks)).toFixed(3)} s`);
+        }
+      });
+
+      test(`StreamAudio: ${name}`, async () => {
+        const result = await readStream<StreamResponse>(
+          t.client.streamAudio({ prompt: name, hardwareId: HARDWARE_ID, sessionId: '', phase: RequestPhase.REQUEST_PHASE_COMMIT, chunkSeq: 0 }),
+        );
+        assert.equal(result.status.code, status.OK);
+        const texts = result.messages.flatMap((m) => (m.content?.$case === 'textChunk' ? [m.content.textChunk] : []));
+        assert.ok(texts.length >= 2, `several sentences: ${JSON.stringify(texts)}`);
+        // Each sentence's audio on its own: its leading and closing pause must survive too.
+        let sentence: AudioChunk[] = [];
+        const sentences: AudioChunk[][] = [];
+        for (const m of result.messages) {
+          if (m.content?.$case === 'textChunk') sentences.push((sentence = []));
+          if (m.content?.$case === 'audioChunk') sentence.push(m.content.audioChunk);
+        }
+        sentences.forEach((chunks, i) => assertClientKeepsAll(chunks, `${name}, sentence ${i + 1}`));
+      });
     }
   });
-
-  for (const [name, text] of Object.entries(TEXTS)) {
-    test(`welcome (the client's text-to-speech path): ${name}`, async () => {
-      for (const round of ['synthesized', 'cached']) {
-        const { metadata, chunks } = await welcome(text);
-        assert.equal(metadata?.method, round === 'cached' ? 'cache' : 'espeak');
-        assertClientKeepsAll(chunks, `${name}, ${round}`);
-        assert.ok(Math.abs((metadata?.durationSec ?? 0) - seconds(clientKeeps(chunks))) < 0.001, 'duration_sec = what the client plays');
-        // The pause between the sentences survives the client's rule (it vanished before the fix).
-        assert.ok(longestInnerPauseSec(clientKeeps(chunks)) > 0.15, `${name}: longest pause kept ${longestInnerPauseSec(clientKeeps(chunks)).toFixed(3)} s`);
-      }
-    });
-
-    test(`StreamAudio: ${name}`, async () => {
-      const result = await readStream<StreamResponse>(
-        t.client.streamAudio({ prompt: name, hardwareId: HARDWARE_ID, sessionId: '', phase: RequestPhase.REQUEST_PHASE_COMMIT, chunkSeq: 0 }),
-      );
-      assert.equal(result.status.code, status.OK);
-      const texts = result.messages.flatMap((m) => (m.content?.$case === 'textChunk' ? [m.content.textChunk] : []));
-      assert.ok(texts.length >= 2, `several sentences: ${JSON.stringify(texts)}`);
-      // Each sentence's audio on its own: its leading and closing pause must survive too.
-      let sentence: AudioChunk[] = [];
-      const sentences: AudioChunk[][] = [];
-      for (const m of result.messages) {
-        if (m.content?.$case === 'textChunk') sentences.push((sentence = []));
-        if (m.content?.$case === 'audioChunk') sentence.push(m.content.audioChunk);
-      }
-      sentences.forEach((chunks, i) => assertClientKeepsAll(chunks, `${name}, sentence ${i + 1}`));
-    });
-  }
-});
+}
