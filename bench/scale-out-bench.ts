@@ -47,6 +47,8 @@ async function startInstance(sessions: string): Promise<Instance> {
       'logging: { level: info }',
       'text_processing: { provider: scripted, scripted: { reply: "Fine. Thanks." } }',
       'memory_management: { backend: none }',
+      // One client sending as fast as it can is what the per-peer rate limits stop: off here.
+      'limits: { enabled: false }',
       sessions,
     ].join('\n'),
   );
@@ -59,7 +61,8 @@ async function startInstance(sessions: string): Promise<Instance> {
       if (found) return;
       text += chunk.toString();
       const match = /"grpc_port":(\d+)/u.exec(text);
-      if (match) {
+      // Measured once the start-up warm-up is over (the ports open before it).
+      if (match && text.includes('"msg":"server ready"')) {
         found = true;
         resolvePort(Number(match[1]));
       }
