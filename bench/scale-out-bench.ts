@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { RequestPhase, StreamingServiceClient, type StreamResponse } from '../src/gen/streaming.js';
+import { redisAnswers } from '../test/support/redis.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/nexy.mjs');
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -153,19 +154,6 @@ async function commitSetup(instances: readonly Instance[]): Promise<{ samples: n
   return { samples, failed };
 }
 
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
 const median = (samples: readonly number[]): number => {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((x, y) => x - y);
@@ -211,7 +199,7 @@ async function measure(topologies: ReadonlyArray<{ name: string; instances: read
 
 /** Undefined when Redis is not reachable. */
 export async function benchScaleOut(): Promise<ScaleOutFigures[] | undefined> {
-  if (!(await redisAnswers())) return undefined;
+  if (!(await redisAnswers(REDIS_URL))) return undefined;
   const prefix = `nexy-bench-${randomUUID()}:`;
   const redisSessions = `session_management: { backend: redis, redis: { url: "${REDIS_URL}", key_prefix: "${prefix}" } }`;
   const started: Instance[] = [];

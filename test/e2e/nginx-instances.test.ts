@@ -21,28 +21,15 @@ import { openMemoryDb } from '../../src/memory/db.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
 import { HARDWARE_ID, kinds, readStream, testConfig } from '../support/harness.js';
 import { PG_URL, probePostgres, withPg } from '../support/postgres.js';
+import { REDIS_URL, redisAnswers } from '../support/redis.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/nexy.mjs');
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const LEASE_TTL_MS = 3000;
 
 const nginxBinary = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin']
   .map((dir) => join(dir, 'nginx'))
   .find((path) => existsSync(path));
-
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 const missing = [
   nginxBinary === undefined ? 'nginx is not installed (apt-get install nginx; .ci/run installs it)' : undefined,

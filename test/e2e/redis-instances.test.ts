@@ -6,20 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { RequestPhase, type InterruptResponse, type StreamRequest } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
-
-const REDIS_URL = 'redis://127.0.0.1:6379';
-
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0 });
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
+import { REDIS_URL, redisAnswers } from '../support/redis.js';
 
 const available = await redisAnswers();
 if (!available && process.env.CI) throw new Error(`CI must reach Redis at ${REDIS_URL}`);

@@ -7,23 +7,11 @@ import { Redis } from 'ioredis';
 import { RequestPhase, type InterruptResponse, type StreamRequest } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 import { startTcpCutProxy, type TcpCutProxy } from '../support/tcp-cut-proxy.js';
+import { redisAnswers } from '../support/redis.js';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
 
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis({ ...REDIS, lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const available = await redisAnswers();
+const available = await redisAnswers(`redis://${REDIS.host}:${REDIS.port}`);
 if (!available && process.env.CI) throw new Error('CI must reach Redis at 127.0.0.1:6379');
 
 function request(fields: Partial<StreamRequest>): StreamRequest {
