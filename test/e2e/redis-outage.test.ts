@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { RequestPhase, type InterruptResponse, type StreamRequest } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
-import { startTcpCutProxy, type TcpCutProxy } from '../support/tcp-cut-proxy.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { redisAnswers } from '../support/redis.js';
 
 const REDIS = { host: '127.0.0.1', port: 6379 };
@@ -21,7 +21,7 @@ function request(fields: Partial<StreamRequest>): StreamRequest {
 describe('Redis cut and restored under a running server', { skip: available ? false : 'no Redis at 127.0.0.1:6379' }, () => {
   const prefix = `nexy-outage-${randomUUID()}:`;
   const llm = new RecordingLlm('Fine. Thanks.');
-  let proxy: TcpCutProxy;
+  let proxy: FaultProxy;
   let server: TestServer;
   const unhandled: unknown[][] = [];
   const consoleError = console.error;
@@ -32,7 +32,7 @@ describe('Redis cut and restored under a running server', { skip: available ? fa
       if (String(args[0]).includes('[ioredis]')) unhandled.push(args);
       consoleError(...args);
     };
-    proxy = await startTcpCutProxy(REDIS);
+    proxy = await FaultProxy.start(REDIS);
     server = await startTestServer(
       testConfig({
         session_management: {

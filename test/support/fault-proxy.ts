@@ -4,14 +4,16 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 /**
  * A TCP proxy a test controls, in front of a real service (PostgreSQL, Redis), to inject the
  * faults a network gives: `hold()` keeps the server's replies back (queries stay in flight),
- * `cut()` drops every connection and refuses new ones, `restore()` lets them through again.
+ * `stall()` forwards nothing either way (the service hangs), `cut()` drops every connection and
+ * refuses new ones (the service is gone), `restore()` lets everything held through again.
  * Emits 'held' when client bytes arrive while replies are held: a query is then in flight.
  */
 export class FaultProxy extends EventEmitter {
   readonly #server: Server;
   readonly #target: { host: string; port: number };
-  readonly #pairs = new Set<{ client: Socket; upstream: Socket; held: Buffer[] }>();
+  readonly #pairs = new Set<{ client: Socket; upstream: Socket; held: Buffer[]; sent: Buffer[] }>();
   #holding = false;
+  #stalled = false;
   #down = false;
 
   private constructor(server: Server, target: { host: string; port: number }) {
@@ -43,6 +45,12 @@ export class FaultProxy extends EventEmitter {
     this.#holding = true;
   }
 
+  /** Forwards nothing either way from now on: connections stay open, the service seems to hang. */
+  stall(): void {
+    this.#holding = true;
+    this.#stalled = true;
+  }
+
   /** Drops every connection at once and refuses new ones until {@link restore}. */
   cut(): void {
     this.#down = true;
@@ -56,7 +64,11 @@ export class FaultProxy extends EventEmitter {
   restore(): void {
     this.#down = false;
     this.#holding = false;
-    for (const { client, held } of this.#pairs) for (const bytes of held.splice(0)) client.write(bytes);
+    this.#stalled = false;
+    for (const { client, upstream, held, sent } of this.#pairs) {
+      for (const bytes of sent.splice(0)) upstream.write(bytes);
+      for (const bytes of held.splice(0)) client.write(bytes);
+    }
   }
 
   async close(): Promise<void> {
@@ -70,7 +82,7 @@ export class FaultProxy extends EventEmitter {
       return;
     }
     const upstream = createConnection(this.#target);
-    const pair = { client, upstream, held: [] as Buffer[] };
+    const pair = { client, upstream, held: [] as Buffer[], sent: [] as Buffer[] };
     this.#pairs.add(pair);
     const drop = () => {
       client.destroy();
@@ -81,7 +93,8 @@ export class FaultProxy extends EventEmitter {
     upstream.on('error', drop).on('close', drop);
     client.on('data', (bytes: Buffer) => {
       if (this.#holding) this.emit('held');
-      upstream.write(bytes);
+      if (this.#stalled) pair.sent.push(bytes);
+      else upstream.write(bytes);
     });
     upstream.on('data', (bytes: Buffer) => {
       if (this.#holding) pair.held.push(bytes);
