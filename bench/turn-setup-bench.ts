@@ -85,7 +85,6 @@ export async function benchTurnSetup(turns: number, warmup: number): Promise<Set
   const scratch = Object.fromEntries(SETUP_STEPS.map((s) => [s, perTurn(samples[s])])) as Record<SetupStep, ReturnType<typeof perTurn>>;
   timeMethod(sessions.registry, 'acquire', scratch.lease.sink);
   timeMethod(sessions.collectStore, 'take', scratch['collect buffer'].sink);
-  timeMethod(sessions.collectStore, 'size', scratch['collect buffer'].sink);
   timeMethod(textProcessing.filter, 'check', scratch['input filter'].sink);
   timeMethod(memory, 'context', scratch['memory context'].sink);
   timeMethod(textProcessing.systemPrompt, 'render', scratch['system prompt'].sink);

@@ -28,6 +28,15 @@ function isLoud(samples: Int16Array, frame: number, channels: number, threshold:
   return false;
 }
 
+/** `a` then `b` in one array (`b` itself when `a` is empty): a carried pause and the part after it. */
+export function joinSamples(a: Int16Array, b: Int16Array): Int16Array {
+  if (a.length === 0) return b;
+  const out = new Int16Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** Index of the last frame that is not silent, or -1 when all are. */
 export function lastLoudFrame(samples: Int16Array, channels: number, threshold: number): number {
   let frame = Math.floor(samples.length / channels) - 1;

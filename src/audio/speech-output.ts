@@ -6,7 +6,7 @@ import type { RenderOptions } from './utterance-renderer.js';
 import type { Pcm, TtsProvider, VoiceRequest } from './provider.js';
 import { ResampleStream } from './resample-stream.js';
 import { convertChannels, Resampler, type ResamplerQuality } from './resampler.js';
-import { fillDigitalSilence, fitFrames, lastLoudFrame, padFrames, trimSilence } from './silence.js';
+import { fillDigitalSilence, fitFrames, joinSamples, lastLoudFrame, padFrames, trimSilence } from './silence.js';
 
 /**
  * The one audio stage: text → provider PCM → silence at the utterance's ends set to one pause →
@@ -95,14 +95,6 @@ interface RenderState {
   /** Rate and channels of the parts `stream` converts. */
   rate: number;
   channels: number;
-}
-
-function join(a: Int16Array, b: Int16Array): Int16Array {
-  if (a.length === 0) return b;
-  const out = new Int16Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 interface Rendered {
@@ -313,7 +305,7 @@ export class SpeechOutput {
     const carry = state.carry;
     state.carry = undefined;
     if (carry !== undefined) {
-      if (carry.sampleRate === pcm.sampleRate && carry.channels === pcm.channels) samples = join(carry.samples, samples);
+      if (carry.sampleRate === pcm.sampleRate && carry.channels === pcm.channels) samples = joinSamples(carry.samples, samples);
       else yield* this.#convert(state, carry);
     }
     const { channels, sampleRate } = pcm;

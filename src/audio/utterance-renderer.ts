@@ -1,7 +1,7 @@
 import { PcmChunker, type ChunkOptions, type PcmChunk } from './chunker.js';
 import type { Pcm } from './provider.js';
 import { convertChannels, speexQuality, type ResamplerQuality } from './resampler.js';
-import { fillDigitalSilence, fitFrames, lastLoudFrame, padFrames, trimSilence } from './silence.js';
+import { fillDigitalSilence, fitFrames, joinSamples, lastLoudFrame, padFrames, trimSilence } from './silence.js';
 import { SpeexConverter } from './speex.js';
 
 /**
@@ -24,14 +24,6 @@ export interface RenderOptions {
   readonly fillDigitalSilence: boolean;
   /** No near-silent chunk (`audio_generation.min_chunk_peak` / `max_chunk_bytes`); absent: plain chunks. */
   readonly chunking?: ChunkOptions;
-}
-
-function join(a: Int16Array, b: Int16Array): Int16Array {
-  if (a.length === 0) return b;
-  const out = new Int16Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 export class UtteranceRenderer {
@@ -60,7 +52,7 @@ export class UtteranceRenderer {
     const carry = this.#carry;
     this.#carry = undefined;
     if (carry !== undefined) {
-      if (carry.sampleRate === pcm.sampleRate && carry.channels === pcm.channels) samples = join(carry.samples, samples);
+      if (carry.sampleRate === pcm.sampleRate && carry.channels === pcm.channels) samples = joinSamples(carry.samples, samples);
       else this.#convert(carry, out);
     }
     const { channels, sampleRate } = pcm;
