@@ -3,7 +3,7 @@
  * targets printed beside the figures are the issue's, for a reader to compare.
  */
 import { cpus } from 'node:os';
-import { SENTENCE_CASES, splitterAccuracy } from '../src/pipeline/sentence-cases.js';
+import { SENTENCE_CASES, splitterAccuracy } from '../test/cases/sentence-cases.js';
 import { benchLatency } from './latency-bench.js';
 import { loadSettingsFromEnv, runLoadBench } from './load/load-bench.js';
 import { benchMemory } from './memory-bench.js';

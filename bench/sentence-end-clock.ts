@@ -1,5 +1,5 @@
 import { SentenceSplitter, type SentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../src/text-processing/provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../src/llm/provider.js';
 
 /** Absolute milliseconds (`timeOrigin + now`): comparable across threads and processes of one machine. */
 export const now = (): number => performance.timeOrigin + performance.now();

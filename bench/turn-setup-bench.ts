@@ -16,9 +16,9 @@ import { Metrics } from '../src/observability/metrics.js';
 import { NexyService } from '../src/pipeline/nexy-service.js';
 import type { Speaker } from '../src/pipeline/ports.js';
 import { SentenceSplitter, sentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
-import { validateStreamRequest, type StreamInput, type ValidationLimits } from '../src/pipeline/validation.js';
+import { validateStreamRequest, type StreamInput, type ValidationLimits } from '../src/protocol/validation.js';
 import { createSessionBackend } from '../src/sessions/create-session-backend.js';
-import type { LlmEvent, LlmProvider } from '../src/text-processing/provider.js';
+import type { LlmEvent, LlmProvider } from '../src/llm/provider.js';
 import { createTextProcessing } from '../src/text-processing/text-processing.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

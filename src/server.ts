@@ -28,11 +28,11 @@ import { Metrics } from './observability/metrics.js';
 import { NexyService } from './pipeline/nexy-service.js';
 import { SentenceSplitter, sentenceSplitterOptions } from './pipeline/sentence-splitter.js';
 import { createSessionBackend } from './sessions/create-session-backend.js';
-import { FallbackLlm, type FallbackListener } from './text-processing/fallback-llm.js';
-import type { LlmProvider } from './text-processing/provider.js';
-import { LazyLlm } from './text-processing/lazy-llm.js';
-import { DegradedProvider } from './text-processing/providers/degraded.js';
-import { ScriptedProvider } from './text-processing/providers/scripted.js';
+import { FallbackLlm, type FallbackListener } from './llm/fallback-llm.js';
+import type { LlmProvider } from './llm/provider.js';
+import { LazyLlm } from './llm/lazy-llm.js';
+import { DegradedProvider } from './llm/providers/degraded.js';
+import { ScriptedProvider } from './llm/providers/scripted.js';
 import { createTextProcessing } from './text-processing/text-processing.js';
 import { UpdateFeed } from './update/update-feed.js';
 import { PACKAGE_ROOT as ROOT } from './package-root.js';
@@ -136,7 +136,7 @@ function llmProvider(name: TextProcessingConfig['fallback'][number], tp: TextPro
   switch (name) {
     case 'openai':
       // openai and gemini import their SDKs: loaded only when configured (see LazyLlm).
-      return new LazyLlm(name, async () => new (await import('./text-processing/providers/openai.js')).OpenAiProvider({
+      return new LazyLlm(name, async () => new (await import('./llm/providers/openai.js')).OpenAiProvider({
         baseUrl: tp.openai.base_url,
         apiKey: tp.openai.api_key,
         model: tp.openai.model,
@@ -145,7 +145,7 @@ function llmProvider(name: TextProcessingConfig['fallback'][number], tp: TextPro
         logger,
       }));
     case 'gemini':
-      return new LazyLlm(name, async () => new (await import('./text-processing/providers/gemini.js')).GeminiProvider({
+      return new LazyLlm(name, async () => new (await import('./llm/providers/gemini.js')).GeminiProvider({
         baseUrl: tp.gemini.base_url,
         apiKey: tp.gemini.api_key,
         model: tp.gemini.model,

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { throwIfAborted, toAppError } from '../../src/errors.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processing/provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/llm/provider.js';
 
 /**
  * The reply of the load benchmark: four sentences, about 18 s of speech with the shipped eSpeak

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { CollectCommitGate } from '../client/collect-commit-gate.js';
 import { gateTransport, type NexyClient } from '../client/nexy-client.js';
 import type { Config } from '../config/schema.js';
-import { hardwareIdProblem, sessionIdProblem } from '../pipeline/validation.js';
+import { hardwareIdProblem, sessionIdProblem } from '../protocol/validation.js';
 import { AudioSink } from './audio-sink.js';
 import { ExitCode, UsageError, type CliCommand, type CliContext } from './command.js';
 import { connect, CONNECTION_USAGE, connectionOptions, describeFailure, loadCliConfig, withInterrupt } from './connection.js';

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
 import { createMemoryStore } from '../memory/create-memory-store.js';
-import { hardwareIdProblem } from '../pipeline/validation.js';
+import { hardwareIdProblem } from '../protocol/validation.js';
 import { ExitCode, UsageError, type CliCommand } from './command.js';
 
 const USAGE = `usage: nexy forget --hardware-id ID [--config PATH]

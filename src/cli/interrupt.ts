@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { hardwareIdProblem } from '../pipeline/validation.js';
+import { hardwareIdProblem } from '../protocol/validation.js';
 import { ExitCode, UsageError, type CliCommand } from './command.js';
 import { connect, CONNECTION_USAGE, connectionOptions, describeFailure, loadCliConfig } from './connection.js';
 import { machineHardwareId } from './machine-id.js';

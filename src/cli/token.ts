@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
 import { createMemoryStore } from '../memory/create-memory-store.js';
 import { SqlMemoryStore } from '../memory/sql-memory-store.js';
-import { hardwareIdProblem } from '../pipeline/validation.js';
+import { hardwareIdProblem } from '../protocol/validation.js';
 import { ExitCode, UsageError, type CliCommand, type CliContext } from './command.js';
 
 const USAGE = `usage: nexy token issue (--hardware-id ID ... | --any-hardware-id) [--label TEXT] [--config PATH]

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RequestPhase, type StreamRequest } from '../gen/streaming.js';
-import { mergeSpeech } from '../pipeline/collect-merge.js';
+import { mergeSpeech } from '../protocol/collect-merge.js';
 
 /**
  * The client half of COLLECT/COMMIT (docs/PROTOCOL.md, docs/COMPATIBILITY.md): one gate per

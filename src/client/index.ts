@@ -5,13 +5,13 @@
 export {
   NexyClient,
   NexyClientError,
-  SESSION_ID_METADATA_KEY,
   gateTransport,
   type CallSettings,
   type NexyClientOptions,
   type NexyStream,
   type RetryPolicy,
 } from './nexy-client.js';
+export { SESSION_ID_METADATA_KEY } from '../protocol/wire.js';
 export type {
   ActionEvent,
   AudioEvent,

@@ -18,12 +18,10 @@ import {
   type UsageResponse,
   type WelcomeRequest,
 } from '../gen/streaming.js';
+import { COLLECT_OK, SESSION_ID_METADATA_KEY } from '../protocol/wire.js';
 import type { GateTransport } from './collect-commit-gate.js';
 import { toNexyEvent, toWelcomeEvent, type NexyEvent, type WelcomeEvent } from './events.js';
 
-/** The metadata key of the effective session id in StreamAudio's initial metadata (docs/PROTOCOL.md, "StreamAudio flow"). */
-export const SESSION_ID_METADATA_KEY = 'x-session-id';
-const COLLECT_OK = 'collect_ok';
 
 /** Retries of unary calls; streams are never retried (a turn must not run twice). */
 export interface RetryPolicy {

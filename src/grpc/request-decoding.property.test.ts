@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { StreamingServiceService, StreamRequest } from '../gen/streaming.js';
-import { hardwareIdProblem, isBase64, validateStreamRequest, type StreamInput } from '../pipeline/validation.js';
+import { hardwareIdProblem, isBase64, validateStreamRequest, type StreamInput } from '../protocol/validation.js';
 import { tolerantDefinition, undecodable, UndecodableRequest } from './tolerant-decode.js';
 
 // Property tests of request decoding and validation: whatever the bytes or the fields, nothing

@@ -19,15 +19,13 @@ import { causeText } from '../observability/log-failure.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NexyService } from '../pipeline/nexy-service.js';
 import type { AudioPiece, TurnEvent } from '../pipeline/ports.js';
-import { hardwareIdProblem, sessionIdProblem, validateStreamRequest, type ValidationLimits } from '../pipeline/validation.js';
+import { hardwareIdProblem, sessionIdProblem, validateStreamRequest, type ValidationLimits } from '../protocol/validation.js';
+import { AUDIO_DTYPE, COLLECT_OK, COMPLETED, SESSION_ID_METADATA_KEY } from '../protocol/wire.js';
 import { BadInputLog } from './bad-input-log.js';
 import { FlowWriter } from './flow-writer.js';
 import { clientMessage, statusForKind } from './status-map.js';
 import { undecodable } from './tolerant-decode.js';
 
-export const COLLECT_OK = 'collect_ok';
-export const COMPLETED = 'completed';
-const DTYPE = 'int16';
 
 export interface StreamingServiceDeps {
   readonly config: Config;
@@ -41,7 +39,7 @@ export interface StreamingServiceDeps {
 function audioChunk(piece: AudioPiece) {
   return {
     audioData: piece.data,
-    dtype: DTYPE,
+    dtype: AUDIO_DTYPE,
     shape: piece.channels === 1 ? [piece.frames] : [piece.frames, piece.channels],
     sampleRate: piece.sampleRate,
     channels: piece.channels,
@@ -176,7 +174,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
     const log = logger.child({ rpc: 'StreamAudio', rid, session_id: sessionId, hardware_id: loggableId(request.hardwareId) });
     if (sessionId !== undefined) {
       const metadata = new Metadata();
-      metadata.set('x-session-id', sessionId);
+      metadata.set(SESSION_ID_METADATA_KEY, sessionId);
       call.sendMetadata(metadata);
     }
     const controller = callSignal(call);
@@ -260,7 +258,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
         {
           content: {
             $case: 'metadata',
-            metadata: { method: audio.method, durationSec: audio.durationSec, sampleRate: first.sampleRate, channels: first.channels, dtype: DTYPE },
+            metadata: { method: audio.method, durationSec: audio.durationSec, sampleRate: first.sampleRate, channels: first.channels, dtype: AUDIO_DTYPE },
           },
         },
         0,

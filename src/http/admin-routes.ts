@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import { hardwareIdProblem } from '../pipeline/validation.js';
+import { hardwareIdProblem } from '../protocol/validation.js';
 import type { HttpRoute } from './http-server.js';
 
 export interface AdminRouteOptions {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../errors.js';
 import { createMemoryStore } from './create-memory-store.js';
-import { defaultSection } from './memory-store-suite.js';
+import { defaultSection } from '../../test/support/memory-store-suite.js';
 import { EMPTY_CONTEXT } from './store.js';
 
 const BUDGET = { maxTurns: 12, maxChars: 6000 };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { AppError, ServiceUnreachableError } from '../errors.js';
 import { maskUrl } from '../observability/mask-url.js';
-import type { LlmProvider } from '../text-processing/provider.js';
+import type { LlmProvider } from '../llm/provider.js';
 import { LongTermUpdater } from './long-term-updater.js';
 import { NoneMemoryStore } from './none-memory-store.js';
 import { SqlMemoryStore } from './sql-memory-store.js';

@@ -4,10 +4,10 @@ import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { AppError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
 import { fail, pieces, ScriptedLlm, waitFor, type LlmStep } from '../../test/support/llm-stubs.js';
-import type { LlmProvider } from '../text-processing/provider.js';
+import type { LlmProvider } from '../llm/provider.js';
 import { createLongTermUpdater, createMemoryStore } from './create-memory-store.js';
 import { LongTermUpdater, USAGE_SOURCE, type UpdaterSettings } from './long-term-updater.js';
-import { defaultSection, type MemorySection } from './memory-store-suite.js';
+import { defaultSection, type MemorySection } from '../../test/support/memory-store-suite.js';
 import type { MemoryBackend, TurnRecord, UsageRecord } from './store.js';
 
 const HW = 'HW-LONG-TERM';

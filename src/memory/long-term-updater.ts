@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
-import type { ChatMessage, LlmProvider, LlmRequest } from '../text-processing/provider.js';
+import type { ChatMessage, LlmProvider, LlmRequest } from '../llm/provider.js';
 import { extractFacts } from './fact-rules.js';
 import type { MemoryBackend, MemoryUpdater, TurnRecord } from './store.js';
 import { parseUpdaterAnswer, updaterPrompt, type UpdaterAnswer } from './updater-prompt.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { defaultSection, memoryStoreSuite, type MemorySection, type TestDatabase } from './memory-store-suite.js';
+import { defaultSection, memoryStoreSuite, type MemorySection, type TestDatabase } from '../../test/support/memory-store-suite.js';
 import { PG_URL, probePostgres, withPg } from '../../test/support/postgres.js';
 
 // PostgreSQL: the machine's server (test/support/postgres.ts; NEXY_TEST_PG_URL points elsewhere).

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../text-processing/provider.js';
+import type { ChatMessage } from '../llm/provider.js';
 
 /** What one finished turn leaves behind. `assistantText` holds only what the user heard. */
 export interface TurnRecord {

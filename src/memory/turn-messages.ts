@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../text-processing/provider.js';
+import type { ChatMessage } from '../llm/provider.js';
 import type { ContextBudget } from './store.js';
 
 /** The part of a stored turn that goes back to the model. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ChatMessage } from '../text-processing/provider.js';
+import type { ChatMessage } from '../llm/provider.js';
 
 /** What the long-term-memory model is shown: what is known already and the latest turns. */
 export interface UpdaterInput {

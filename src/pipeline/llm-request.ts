@@ -1,6 +1,6 @@
 import type { MemoryContext } from '../memory/store.js';
 import type { SystemPrompt } from '../text-processing/prompts.js';
-import type { LlmRequest, ToolSpec } from '../text-processing/provider.js';
+import type { LlmRequest, ToolSpec } from '../llm/provider.js';
 
 export interface TurnScreenshot {
   readonly base64: string;

@@ -4,18 +4,18 @@ import { HARDWARE_ID, RecordingLlm, testConfig } from '../../test/support/harnes
 import { createTts } from '../audio/create-tts.js';
 import { SpeechOutput, speechOutputOptionsFromConfig } from '../audio/speech-output.js';
 import { AppError } from '../errors.js';
-import { MemoryInterruptHub } from '../interrupts/interrupt-hub.js';
+import { MemoryInterruptHub } from '../sessions/interrupt-hub.js';
 import { createMemoryStore } from '../memory/create-memory-store.js';
 import type { MemoryBackend, UsageRecord } from '../memory/store.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { MemoryCollectStore } from '../sessions/collect-store.js';
 import { MemorySessionRegistry, type Lease } from '../sessions/session-registry.js';
-import type { LlmEvent, LlmRequest } from '../text-processing/provider.js';
+import type { LlmEvent, LlmRequest } from '../llm/provider.js';
 import { createTextProcessing } from '../text-processing/text-processing.js';
 import { NexyService } from './nexy-service.js';
 import { SentenceSplitter, sentenceSplitterOptions } from './sentence-splitter.js';
-import type { ValidStreamRequest } from './validation.js';
+import type { ValidStreamRequest } from '../protocol/validation.js';
 
 /** The in-process registry, except that `release` rejects the way a Redis outage makes it. */
 class FailingReleaseRegistry extends MemorySessionRegistry {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { AppError, toAppError } from '../errors.js';
-import type { InterruptHub } from '../interrupts/interrupt-hub.js';
+import type { InterruptHub } from '../sessions/interrupt-hub.js';
 import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type MemoryUpdater, type TurnRecord, type UsageRecord } from '../memory/store.js';
 import { logFailure } from '../observability/log-failure.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -9,16 +9,16 @@ import type { CollectStore } from '../sessions/collect-store.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 import { normalisePrompt } from '../text-processing/normalise.js';
 import { RefusalProvider } from '../text-processing/filters.js';
-import type { LlmProvider } from '../text-processing/provider.js';
+import type { LlmProvider } from '../llm/provider.js';
 import type { TextProcessing } from '../text-processing/text-processing.js';
 import { encodeAction } from '../text-processing/actions.js';
-import { mergeSpeech } from './collect-merge.js';
+import { mergeSpeech } from '../protocol/collect-merge.js';
 import type { Segmenter, Speaker, TurnEvent, Utterance } from './ports.js';
 import { buildLlmRequest } from './llm-request.js';
 import { runEvery } from './run-every.js';
 import { lookaheadLimits, speakSentences } from './speak-sentences.js';
 import { turnLlm, type UsageEvent } from './turn-llm.js';
-import type { ValidStreamRequest } from './validation.js';
+import type { ValidStreamRequest } from '../protocol/validation.js';
 
 /** Text with something an engine can say: a letter, a digit or a pictograph. */
 const SPEAKABLE = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;

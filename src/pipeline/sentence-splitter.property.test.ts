@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { testConfig } from '../../test/support/harness.js';
-import { MEASUREMENT_OPTIONS, splitStreamed } from './sentence-cases.js';
+import { MEASUREMENT_OPTIONS, splitStreamed } from '../../test/cases/sentence-cases.js';
 import { sentenceSplitterOptions } from './sentence-splitter.js';
 
 // Property tests of the sentence splitter on arbitrary model output: text built from pieces that

@@ -7,7 +7,7 @@ import {
   splitStreamed,
   splitterAccuracy,
   type SentenceCase,
-} from './sentence-cases.js';
+} from '../../test/cases/sentence-cases.js';
 import { SentenceSplitter, sentenceSplitterOptions, type SentenceSplitterOptions } from './sentence-splitter.js';
 
 const caseName = (c: SentenceCase, i: number): string => `${c.lang} #${i}: ${JSON.stringify(c.text.slice(0, 60))}`;

@@ -3,7 +3,7 @@
  *
  * Why a hand-written scanner rather than `Intl.Segmenter`: ICU's sentence rules (UAX #29) cut
  * after every "period + space + capital" and know no Russian abbreviations, so they split
- * "Dr. Smith", "г. Москва", "А. С. Пушкин" and "т.е. это". On the table in `sentence-cases.ts`
+ * "Dr. Smith", "г. Москва", "А. С. Пушкин" and "т.е. это". On the table in `test/cases/sentence-cases.ts`
  * they get 77 % of the cases right (every hard one wrong), this scanner 100 %. The scanner decides
  * a stop from the token before it (abbreviation lists for English and Russian, initials, list
  * numbers, units after numbers) and the first non-space character after it. Like pipecat's

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { fail, ScriptedLlm, text } from '../../test/support/llm-stubs.js';
 import { AppError } from '../errors.js';
 import { Metrics } from '../observability/metrics.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../text-processing/provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../llm/provider.js';
 import type { AudioPiece, Speaker, TurnEvent } from './ports.js';
 import { SentenceSplitter } from './sentence-splitter.js';
 import { speakSentences, type SpeakSentencesOptions } from './speak-sentences.js';

@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { PlaybackClock } from '../audio/playback-clock.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { LlmProvider, LlmRequest } from '../text-processing/provider.js';
+import type { LlmProvider, LlmRequest } from '../llm/provider.js';
 import { toSpeechText } from '../text-processing/speech-text.js';
 import { orderedLookahead } from './ordered-lookahead.js';
 import type { AudioPiece, Segmenter, Speaker, TurnEvent } from './ports.js';

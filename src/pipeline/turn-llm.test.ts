@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { ScriptedLlm } from '../../test/support/llm-stubs.js';
 import { ActionGate } from '../text-processing/actions.js';
-import type { LlmEvent, LlmProvider } from '../text-processing/provider.js';
+import type { LlmEvent, LlmProvider } from '../llm/provider.js';
 import { turnLlm, type UsageEvent } from './turn-llm.js';
 
 const COMMANDS = {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ActionGate } from '../text-processing/actions.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../text-processing/provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../llm/provider.js';
 
 /** A provider's usage report, as the turn records it. */
 export type UsageEvent = Extract<LlmEvent, { type: 'usage' }>;

@@ -10,12 +10,12 @@ import type { MemoryBackend } from '../memory/store.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { createSessionBackend, type SessionBackend } from '../sessions/create-session-backend.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../text-processing/provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../llm/provider.js';
 import { createTextProcessing } from '../text-processing/text-processing.js';
 import { NexyService } from './nexy-service.js';
 import type { Speaker } from './ports.js';
 import { SentenceSplitter, sentenceSplitterOptions } from './sentence-splitter.js';
-import type { ValidStreamRequest } from './validation.js';
+import type { ValidStreamRequest } from '../protocol/validation.js';
 
 // What runs between a COMMIT and the model request (issue #10: turn set-up), with the real
 // in-process session backend and SQLite memory; the model and the speaker are stand-ins.

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { mergeSpeech } from '../pipeline/collect-merge.js';
+import { mergeSpeech } from '../protocol/collect-merge.js';
 
 /** Identifies one utterance being collected. */
 export interface CollectKey {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { MemoryInterruptHub, type InterruptHub } from '../interrupts/interrupt-hub.js';
+import { MemoryInterruptHub, type InterruptHub } from './interrupt-hub.js';
 import { MemoryCollectStore, type CollectStore } from './collect-store.js';
 import { maskUrl } from '../observability/mask-url.js';
 import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
@@ -46,7 +46,7 @@ export async function createSessionBackend(section: Config['session_management']
     import('./redis-connection.js'),
     import('./redis-collect-store.js'),
     import('./redis-session-registry.js'),
-    import('../interrupts/redis-interrupt-hub.js'),
+    import('./redis-interrupt-hub.js'),
   ]);
   const connect = (role: string) =>
     createRedisClient(

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import { speechWords } from '../pipeline/collect-merge.js';
+import { speechWords } from '../protocol/collect-merge.js';
 import type { AppendResult, CollectKey, CollectPiece, CollectStore, CollectedState } from './collect-store.js';
 import { redisCall } from './redis-connection.js';
 import { sessionScripts, type SessionScripts } from './redis-scripts.js';

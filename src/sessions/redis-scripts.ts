@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
  */
 
 /**
- * COLLECT: sequence guard, the merge rule of src/pipeline/collect-merge.ts, the length limit,
+ * COLLECT: sequence guard, the merge rule of src/protocol/collect-merge.ts, the length limit,
  * TTL, the per-hardware set and the touch index, and eviction past the bound, atomically.
  *
  * The merge compares word keys that TypeScript computed (Unicode case folding and punctuation

@@ -4,7 +4,7 @@
  * the schemas are compiled once at start-up. The gate is pure: it decides, the caller logs.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { ToolSpec } from './provider.js';
+import type { ToolSpec } from '../llm/provider.js';
 
 /** One command of `text_processing.actions.commands`. */
 export interface ActionCommandSection {

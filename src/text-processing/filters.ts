@@ -6,7 +6,7 @@
 import { throwIfAborted } from '../errors.js';
 import { languageOfText } from './language.js';
 import { maskSecrets } from '../memory/mask-secrets.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from './provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../llm/provider.js';
 
 /** The `text_processing.filters` section. */
 export interface FiltersSection {

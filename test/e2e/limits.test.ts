@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/admission/clock.js';
 import { AppError } from '../../src/errors.js';
 import { RequestPhase, type InterruptResponse, type StreamRequest, type StreamingServiceClient } from '../../src/gen/streaming.js';
-import type { LlmEvent, LlmProvider } from '../../src/text-processing/provider.js';
+import type { LlmEvent, LlmProvider } from '../../src/llm/provider.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 
 /**

@@ -17,7 +17,7 @@ import { RequestPhase, type InterruptResponse, type StreamRequest, type StreamRe
 import { createMemoryStore } from '../../src/memory/create-memory-store.js';
 import { hashHardwareId } from '../../src/memory/hardware-key.js';
 import { createLogger } from '../../src/observability/logger.js';
-import type { LlmRequest } from '../../src/text-processing/provider.js';
+import type { LlmRequest } from '../../src/llm/provider.js';
 import { hang, ScriptedLlm, text } from '../support/llm-stubs.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 import { PG_URL, probePostgres, withPg } from '../support/postgres.js';

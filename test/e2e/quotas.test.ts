@@ -10,7 +10,7 @@ import { NexyClient, NexyClientError } from '../../src/client/nexy-client.js';
 import type { DeepPartial } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
-import type { LlmEvent, LlmProvider } from '../../src/text-processing/provider.js';
+import type { LlmEvent, LlmProvider } from '../../src/llm/provider.js';
 import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 import { PG_URL, probePostgres, withPg } from '../support/postgres.js';
 

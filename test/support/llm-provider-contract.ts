@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AppError, InterruptedError, type ErrorKind } from '../../src/errors.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processing/provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/llm/provider.js';
 import type { RecordedRequest, RecordingHttp } from '../fakes/recording-http.js';
 
 const TEST_TIMEOUT = { timeout: 10_000 };

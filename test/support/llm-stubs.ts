@@ -9,7 +9,7 @@
  * ```
  */
 import { AppError, type ErrorKind } from '../../src/errors.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/text-processing/provider.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/llm/provider.js';
 
 /** One step of a scripted answer. */
 export type LlmStep =

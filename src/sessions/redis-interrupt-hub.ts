@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redisCall } from '../sessions/redis-connection.js';
-import { sessionScripts, type SessionScripts } from '../sessions/redis-scripts.js';
+import { redisCall } from './redis-connection.js';
+import { sessionScripts, type SessionScripts } from './redis-scripts.js';
 import { MemoryInterruptHub, type InterruptHub } from './interrupt-hub.js';
 
 export interface RedisInterruptHubOptions {

@@ -4,7 +4,7 @@
  * prints. Cases whose right answer needs meaning rather than form ("основан в 1147 г. Юрием
  * Долгоруким", "Пётр I. Он…", "долл. США") are left out rather than given a doubtful answer.
  */
-import { SentenceSplitter, type SentenceSplitterOptions } from './sentence-splitter.js';
+import { SentenceSplitter, type SentenceSplitterOptions } from '../../src/pipeline/sentence-splitter.js';
 
 export type CaseLanguage = 'en' | 'ru' | 'mixed' | 'cjk';
 

@@ -4,13 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Config } from '../config/schema.js';
-import { loadConfig } from '../config/load.js';
-import { AppError } from '../errors.js';
-import { createMemoryStore } from './create-memory-store.js';
-import { migrateMemoryDb, openMemoryDb, type MemoryDb } from './db.js';
-import { SECRET_MASKS } from './mask-secrets.js';
-import type { MemoryBackend, TurnRecord } from './store.js';
+import type { Config } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { AppError } from '../../src/errors.js';
+import { createMemoryStore } from '../../src/memory/create-memory-store.js';
+import { migrateMemoryDb, openMemoryDb, type MemoryDb } from '../../src/memory/db.js';
+import { SECRET_MASKS } from '../../src/memory/mask-secrets.js';
+import type { MemoryBackend, TurnRecord } from '../../src/memory/store.js';
 
 export type MemorySection = Config['memory_management'];
 
