@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
+import { createLlm } from '../src/llm/create-llm.js';
 import { createLogger } from '../src/observability/logger.js';
 import { SentenceSplitter, sentenceSplitterOptions } from '../src/pipeline/sentence-splitter.js';
-import { chooseLlm } from '../src/server.js';
 import { HARDWARE_ID, startTestServer, testConfig } from '../test/support/harness.js';
 import type { BenchJob, BenchTiming } from './bench-client.js';
 import { SentenceEndClock } from './sentence-end-clock.js';
@@ -92,7 +92,7 @@ export async function benchLatency(turns: number, warmup: number): Promise<Laten
       limits: { enabled: false },
     });
     const splitter = sentenceSplitterOptions(config.pipeline);
-    const llm = new SentenceEndClock(chooseLlm(config, createLogger('silent')), splitter);
+    const llm = new SentenceEndClock(createLlm(config.text_processing, { logger: createLogger('silent') }), splitter);
     const server = await startTestServer(config, { llm });
     const client = new BenchClient(server.address);
     const firstSegment = new SentenceSplitter(splitter).push(REPLY)[0] ?? '';

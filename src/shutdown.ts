@@ -12,11 +12,13 @@ export interface ShutdownParts {
   readonly graceMs: number;
   /** `server.shutdown_abort_wait_ms`: how long aborted answers may take to end before calls are cut. */
   readonly abortWaitMs: number;
-  /** Every health service the gRPC server reports, set NOT_SERVING at once. */
-  readonly health: { setStatus(service: string, status: 'SERVING' | 'NOT_SERVING'): void };
-  readonly healthServices: readonly string[];
-  /** Cuts every gRPC call still open (grpc-js `forceShutdown`). */
-  readonly forceCloseCalls: () => void;
+  readonly grpc: {
+    /** Every health service the gRPC server reports, set NOT_SERVING at once. */
+    readonly health: { setStatus(service: string, status: 'SERVING' | 'NOT_SERVING'): void };
+    readonly healthServices: readonly string[];
+    /** Cuts every gRPC call still open (grpc-js `forceShutdown`). */
+    forceClose(): void;
+  };
   /** Waits for work that outlives a turn (memory writes), before the stores close. */
   readonly beforeCleanup: readonly Step[];
   /** Closing the ports and stores, in the order given; each runs even if one before fails. */
@@ -50,7 +52,7 @@ export function createShutdown(parts: ShutdownParts): () => Promise<void> {
       logger.info({ active_turns: service.activeTurns, grace_ms: parts.graceMs }, 'shutting down: draining');
       parts.onBegin?.();
       service.beginDrain();
-      for (const name of parts.healthServices) parts.health.setStatus(name, 'NOT_SERVING');
+      for (const name of parts.grpc.healthServices) parts.grpc.health.setStatus(name, 'NOT_SERVING');
       if (!(await within(service.whenIdle(), parts.graceMs))) {
         logger.warn({ active_turns: service.activeTurns }, 'shutdown grace over: aborting the answers still running');
         service.abortRunning(new AppError('unavailable', 'the server is shutting down'));
@@ -59,7 +61,7 @@ export function createShutdown(parts: ShutdownParts): () => Promise<void> {
         }
       }
       // From here no call may hold the gRPC port's close open.
-      const force = setTimeout(parts.forceCloseCalls, parts.abortWaitMs).unref();
+      const force = setTimeout(() => parts.grpc.forceClose(), parts.abortWaitMs).unref();
       await runEvery([...parts.beforeCleanup, ...parts.cleanups], onError);
       clearTimeout(force);
       logger.info('stopped');

@@ -43,3 +43,36 @@ export function createLongTermUpdater(
   deps.logger.info({ method: updater.method, llm: deps.llm?.name }, 'memory updater ready');
   return updater;
 }
+
+/** The server's memory: the store, pruned on a timer, and the long-term-memory updater learning from it. */
+export interface Memory {
+  readonly store: MemoryBackend;
+  readonly updater?: LongTermUpdater;
+  /** Stops the pruning and closes the store (the updater is stopped before, by the shutdown). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store `section` names (see {@link createMemoryStore}), prunes it every
+ * `prune_interval_ms`, and adds the updater (see {@link createLongTermUpdater}) asking `updaterLlm`.
+ */
+export async function openMemory(section: Config['memory_management'], deps: { readonly logger: Logger; readonly updaterLlm?: LlmProvider }): Promise<Memory> {
+  const { logger } = deps;
+  const store = await createMemoryStore(section, logger);
+  const pruner = setInterval(() => {
+    store.prune(new Date()).then(
+      (pruned) => logger.info({ pruned }, 'memory pruned'),
+      (error: unknown) => logger.warn({ err: error }, 'memory prune failed'),
+    );
+  }, section.prune_interval_ms).unref();
+  const close = async () => {
+    clearInterval(pruner);
+    await store.close();
+  };
+  try {
+    return { store, updater: createLongTermUpdater(section, { store, llm: deps.updaterLlm, logger }), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

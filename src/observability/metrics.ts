@@ -133,4 +133,15 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
+
+  /** Hooks for a provider chain (`area`: llm, tts): count its fallbacks, show its open breakers. */
+  providerHooks(area: 'llm' | 'tts'): {
+    onFallback: (from: string, to: string) => void;
+    onBreakerChange: (provider: string, state: string) => void;
+  } {
+    return {
+      onFallback: (from, to) => this.providerFallbacks.inc({ area, from, to }),
+      onBreakerChange: (provider, state) => this.providerBreakerOpen.set({ area, provider }, state === 'open' ? 1 : 0),
+    };
+  }
 }

@@ -22,11 +22,12 @@ const FORBIDDEN: ReadonlyArray<readonly [string, string]> = [
 ];
 /**
  * The bottom folders and all they may import besides themselves: the wire's rules and the
- * language-model layer are used by everything above them and lean on nothing but the error type.
+ * language-model layer are used by everything above them and lean on nothing but the error type
+ * (and, for `llm/create-llm.ts`, the config section that names the providers).
  */
 const ONLY: Readonly<Record<string, readonly string[]>> = {
   protocol: [],
-  llm: ['errors.ts'],
+  llm: ['errors.ts', 'config'],
 };
 
 function sources(dir: string): string[] {

@@ -3,8 +3,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { ConfigError } from '../../src/config/load.js';
 import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
+import { createLlm } from '../../src/llm/create-llm.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { chooseLlm } from '../../src/server.js';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-server.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
 import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
@@ -87,7 +87,7 @@ describe('LLM fallback end to end (openai, then gemini, both local fakes)', () =
 describe('choosing the language model chain from config', () => {
   const logger = createLogger('silent');
   const chosen = (text_processing: NonNullable<Parameters<typeof testConfig>[0]>['text_processing']): string =>
-    chooseLlm(testConfig({ text_processing }), logger).name;
+    createLlm(testConfig({ text_processing }).text_processing, { logger }).name;
 
   test('auto: openai when an OpenAI key or URL is set, else gemini with a Gemini key, else the degraded notice', () => {
     assert.equal(chosen({ provider: 'auto', openai: { api_key: 'sk-x' }, gemini: { api_key: 'g-x' } }), 'openai');

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { VERSION } from '../../src/server.js';
+import { PACKAGE_VERSION } from '../../src/package-root.js';
 import { HARDWARE_ID, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 
 /**
@@ -62,7 +62,7 @@ describe('operator page at /', { skip }, () => {
     const response = await page.goto(`${t.httpUrl}/`);
     assert.equal(response?.status(), 200);
     assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'sha256-/);
-    await waitForText('version', `v${VERSION}`);
+    await waitForText('version', `v${PACKAGE_VERSION}`);
     await waitForText('health', 'ready');
     assert.equal(await text('#active-streams'), '0');
     const rows = await page.locator('#updates tr').all();
