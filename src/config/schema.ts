@@ -52,6 +52,8 @@ const loggingSection = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   bad_input_max_per_interval: positiveInt,
   bad_input_interval_ms: positiveInt,
+  refusal_max_per_interval: positiveInt,
+  refusal_interval_ms: positiveInt,
 });
 
 // ---- text_processing (LLM) -------------------------------------------------------------------

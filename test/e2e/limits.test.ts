@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { setTimeout as tick } from 'node:timers/promises';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
@@ -7,6 +8,7 @@ import type { DeepPartial } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/admission/clock.js';
 import { AppError } from '../../src/errors.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { RequestPhase, type InterruptResponse, type StreamRequest, type StreamingServiceClient } from '../../src/gen/streaming.js';
 import type { LlmEvent, LlmProvider } from '../../src/llm/provider.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
@@ -160,6 +162,44 @@ describe('rate limits', () => {
         await expectCompleted(t, commit('after-welcome'));
       },
     );
+  });
+
+  test('a refusal by a limit is one short info line, rate-limited like bad input (no warn line, no cause)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, next) {
+        lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+        next();
+      },
+    });
+    const config = testConfig({
+      logging: { refusal_max_per_interval: 3, refusal_interval_ms: 3_600_000 },
+      limits: { rates: { interrupt: { per_hardware_id: { burst: 1, per_minute: 1 } } } },
+    });
+    const t = await startTestServer(config, { clock: new ManualClock(), logger: createLogger('info', sink) });
+    try {
+      await interrupt(t.client, HARDWARE_ID);
+      for (let i = 0; i < 8; i++) {
+        const refused = await interrupt(t.client, HARDWARE_ID).then(
+          () => assert.fail('the interrupt should be refused'),
+          (error: { code: number }) => error,
+        );
+        assert.equal(refused.code, status.RESOURCE_EXHAUSTED);
+      }
+    } finally {
+      await t.close();
+    }
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const refusals = parsed.filter((l) => l.msg === 'request refused');
+    assert.equal(refusals.length, 3, 'three per interval, as configured, of eight refused');
+    for (const line of refusals) {
+      assert.deepEqual({ level: line.level, rpc: line.rpc, kind: line.kind }, { level: 'info', rpc: 'InterruptSession', kind: 'limit' });
+      assert.match(String(line.reason), /^too many interrupt requests for this device/);
+      assert.equal(line.cause, undefined);
+      assert.equal(typeof line.rid, 'string');
+    }
+    for (const line of lines.filter((l) => l.includes('request refused'))) assert.ok(Buffer.byteLength(line) <= 300, line);
+    assert.deepEqual(parsed.filter((l) => l.msg === 'request failed'), [], 'no per-refusal warn line');
   });
 
   test('limits.enabled false turns every bucket off', async () => {
