@@ -6,19 +6,24 @@ import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type MemoryUpdater
 import { logFailure } from '../observability/log-failure.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CollectStore } from '../sessions/collect-store.js';
-import type { SessionRegistry } from '../sessions/session-registry.js';
-import { normalisePrompt } from '../text-processing/normalise.js';
-import { RefusalProvider } from '../text-processing/filters.js';
+import type { Lease, SessionRegistry } from '../sessions/session-registry.js';
 import type { LlmProvider } from '../llm/provider.js';
 import type { TextProcessing } from '../text-processing/text-processing.js';
 import { encodeAction } from '../text-processing/actions.js';
-import { mergeSpeech } from '../protocol/collect-merge.js';
 import type { Segmenter, Speaker, TurnEvent, Utterance } from './ports.js';
-import { buildLlmRequest } from './llm-request.js';
+import { prepareTurn } from './prepare-turn.js';
 import { runEvery } from './run-every.js';
 import { lookaheadLimits, speakSentences } from './speak-sentences.js';
-import { turnLlm, type UsageEvent } from './turn-llm.js';
+import type { UsageEvent } from './turn-llm.js';
 import type { ValidStreamRequest } from '../protocol/validation.js';
+
+/** What a running turn gathers for memory: the prompt as kept, the sentences heard, the model's token counts. */
+interface TurnState {
+  userText: string;
+  readonly heard: string[];
+  completed: boolean;
+  readonly usage: UsageEvent[];
+}
 
 /** Text with something an engine can say: a letter, a digit or a pictograph. */
 const SPEAKABLE = /[\p{L}\p{N}\p{Extended_Pictographic}]/u;
@@ -127,22 +132,8 @@ export class NexyService {
    * `finally`, marked interrupted unless the turn completed.
    */
   async *commit(request: ValidStreamRequest, signal: AbortSignal, log: Logger): AsyncGenerator<TurnEvent> {
-    const { config, registry, interrupts, collectStore, metrics } = this.#deps;
-    if (this.#draining) throw new AppError('unavailable', 'the server is shutting down, try again shortly');
-    if (this.#activeTurns >= config.grpc.max_active_turns) {
-      throw new AppError('limit', 'the server is busy, try again shortly');
-    }
-    // Counted before the await so that concurrent COMMITs cannot all pass the limit.
-    this.#activeTurns++;
-    const acquired = await registry.acquire(request.sessionId, { hardwareId: request.hardwareId }).catch((error: unknown) => {
-      this.#turnEnded();
-      throw error;
-    });
-    if (!acquired.ok) {
-      this.#turnEnded();
-      throw new AppError('conflict', `a turn is already running for session ${request.sessionId}`);
-    }
-    metrics.activeStreams.inc();
+    const { config, interrupts, metrics } = this.#deps;
+    const lease = await this.#admit(request);
     const startedAt = new Date();
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal.reason);
@@ -155,57 +146,24 @@ export class NexyService {
       () => controller.abort(new AppError('timeout', 'the answer took too long')),
       config.text_processing.total_timeout_ms,
     );
-    const turn = { userText: '', heard: [] as string[], completed: false, usage: [] as UsageEvent[] };
-    const { textProcessing } = this.#deps;
+    const turn: TurnState = { userText: '', heard: [], completed: false, usage: [] };
 
     try {
       // The user's context does not depend on the prompt: it is fetched while the buffer is taken
       // (two round trips at once with Redis and PostgreSQL), and dropped if the prompt is blocked.
-      const pendingContext = this.#context(request.hardwareId, controller.signal, log);
-      pendingContext.catch(() => undefined);
-      const collected = await collectStore.take({ hardwareId: request.hardwareId, sessionId: request.sessionId });
-      metrics.collectBuffers.set(collectStore.buffered);
-      const merged = mergeSpeech(collected?.text ?? '', request.prompt !== '' ? request.prompt : request.piece);
-      const prompt = normalisePrompt(merged, config.text_processing.max_prompt_chars);
-      if (prompt === '') throw new AppError('bad_input', 'prompt is empty: nothing to answer');
-      if (prompt.length < merged.trim().length) log.warn({ chars: merged.length }, 'prompt cut to the configured length');
-      const verdict = textProcessing.filter.check(prompt);
-      // Logs and memory get the masked form only; the model hears what the user said. A blocked
-      // prompt is not remembered at all: later turns' history would carry it to the model.
-      if (!verdict.blocked) turn.userText = verdict.masked;
-
-      const screenshot = request.screenshot
-        ? {
-            base64: request.screenshot.base64,
-            width: request.screenWidth ?? request.screenshot.info.width,
-            height: request.screenHeight ?? request.screenshot.info.height,
-          }
-        : collected?.screenshot && {
-            ...collected.screenshot,
-            width: request.screenWidth ?? collected.screenshot.width,
-            height: request.screenHeight ?? collected.screenshot.height,
-          };
-      log.debug({ pii: { prompt: verdict.masked }, screenshot: Boolean(screenshot) }, 'turn started');
-
-      if (verdict.blocked) log.info({ pattern: verdict.pattern }, 'prompt blocked by a filter: the refusal is spoken instead');
-      const context = verdict.blocked ? EMPTY_CONTEXT : await pendingContext;
-      const llmRequest = buildLlmRequest({
-        systemPrompt: textProcessing.systemPrompt,
+      const context = this.#context(request.hardwareId, controller.signal, log);
+      context.catch(() => undefined);
+      const prepared = await prepareTurn(this.#deps, request, {
+        log,
         context,
-        prompt,
-        screenshot,
-        tools: textProcessing.actions.tools,
-        maxOutputTokens: config.text_processing.max_output_tokens,
-        temperature: config.text_processing.temperature,
+        onUserText: (text) => (turn.userText = text),
+        onUsage: (usage) => turn.usage.push(usage),
       });
-      const llm = verdict.blocked
-        ? new RefusalProvider(verdict.refusal)
-        : turnLlm(this.#deps.llm, { gate: textProcessing.actions, sessionId: request.sessionId, log, onUsage: (usage) => turn.usage.push(usage) });
       const events = speakSentences({
-        llm,
+        llm: prepared.llm,
         speaker: this.#deps.speaker,
         segmenter: this.#deps.newSegmenter(),
-        request: llmRequest,
+        request: prepared.request,
         signal: controller.signal,
         metrics,
         limits: lookaheadLimits(config.pipeline),
@@ -227,26 +185,64 @@ export class NexyService {
     } finally {
       clearTimeout(timeout);
       signal.removeEventListener('abort', onAbort);
-      // Every step runs whatever the others do: a release rejecting (Redis down) must neither
-      // leak the active-turn slot nor lose the turn and its usage.
-      await runEvery(
-        [
-          ['unregister interrupt', unregister],
-          [
-            'count the turn',
-            () => {
-              this.#turnEnded();
-              metrics.activeStreams.dec();
-              metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
-            },
-          ],
-          ['save turn', () => turn.userText !== '' && this.#saveTurn(request, turn, startedAt, log)],
-          ['save usage', () => turn.usage.length > 0 && this.#saveUsage(request, turn.usage, log)],
-          ['release session', () => registry.release(acquired.lease)],
-        ],
-        (step, error) => logFailure(log, error, 'turn clean-up step failed', { step }),
-      );
+      await this.#endTurn(request, { lease, unregister, turn, startedAt }, log);
     }
+  }
+
+  /**
+   * A COMMIT's admission: refused while the server drains (UNAVAILABLE) or runs
+   * `grpc.max_active_turns` turns (RESOURCE_EXHAUSTED); then the session's single-flight lease
+   * (ABORTED while another turn holds it). Once let in, the turn counts as running until
+   * {@link #endTurn}.
+   */
+  async #admit(request: ValidStreamRequest): Promise<Lease> {
+    const { config, registry, metrics } = this.#deps;
+    if (this.#draining) throw new AppError('unavailable', 'the server is shutting down, try again shortly');
+    if (this.#activeTurns >= config.grpc.max_active_turns) {
+      throw new AppError('limit', 'the server is busy, try again shortly');
+    }
+    // Counted before the await so that concurrent COMMITs cannot all pass the limit.
+    this.#activeTurns++;
+    const acquired = await registry.acquire(request.sessionId, { hardwareId: request.hardwareId }).catch((error: unknown) => {
+      this.#turnEnded();
+      throw error;
+    });
+    if (!acquired.ok) {
+      this.#turnEnded();
+      throw new AppError('conflict', `a turn is already running for session ${request.sessionId}`);
+    }
+    metrics.activeStreams.inc();
+    return acquired.lease;
+  }
+
+  /**
+   * A turn's clean-up. Every step runs whatever the others do: a release rejecting (Redis down)
+   * must neither leak the active-turn slot nor lose the turn and its usage.
+   */
+  async #endTurn(
+    request: ValidStreamRequest,
+    ending: { lease: Lease; unregister: () => void; turn: TurnState; startedAt: Date },
+    log: Logger,
+  ): Promise<void> {
+    const { registry, metrics } = this.#deps;
+    const { turn, startedAt } = ending;
+    await runEvery(
+      [
+        ['unregister interrupt', ending.unregister],
+        [
+          'count the turn',
+          () => {
+            this.#turnEnded();
+            metrics.activeStreams.dec();
+            metrics.turnSeconds.observe((Date.now() - startedAt.getTime()) / 1000);
+          },
+        ],
+        ['save turn', () => turn.userText !== '' && this.#saveTurn(request, turn, startedAt, log)],
+        ['save usage', () => turn.usage.length > 0 && this.#saveUsage(request, turn.usage, log)],
+        ['release session', () => registry.release(ending.lease)],
+      ],
+      (step, error) => logFailure(log, error, 'turn clean-up step failed', { step }),
+    );
   }
 
   /** InterruptSession: stops every turn of the hardware id and drops its COLLECT buffers. */
@@ -330,7 +326,7 @@ export class NexyService {
   /** Saves off the latency path; the pending set lets shutdown wait for it. */
   #saveTurn(
     request: ValidStreamRequest,
-    turn: { userText: string; heard: string[]; completed: boolean; usage: readonly UsageEvent[] },
+    turn: TurnState,
     startedAt: Date,
     log: Logger,
   ): void {
