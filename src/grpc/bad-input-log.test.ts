@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createLogger } from '../observability/logger.js';
+import { floodOneWindow, logSink } from '../../test/support/log-lines.js';
 import { BadInputLog } from './bad-input-log.js';
 
 function capture(): { lines: Array<Record<string, unknown>>; sink: Writable } {
@@ -39,21 +40,12 @@ test('bad input: a long reason is cut, so a line stays short', () => {
 });
 
 test('bad input: the longest line possible stays within 300 bytes', () => {
-  const written: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, next) {
-      written.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      next();
-    },
-  });
+  const { written, sink } = logSink();
   let now = 0;
   const log = new BadInputLog(createLogger('info', sink), { maxPerInterval: 1, intervalMs: 1, now: () => now });
   const worst = { rid: '00000000-0000-4000-8000-000000000000', rpc: 'GenerateWelcomeAudio', reason: `${'f'.repeat(20)} ${'é\u0001"'.repeat(500)}` };
-  log.log(worst);
   // A long flood in one window: the next line carries a seven-digit count.
-  for (let i = 0; i < 1_000_000; i++) log.log(worst);
-  now = 10;
-  log.log(worst);
+  floodOneWindow(() => log.log(worst), () => (now = 10));
   assert.equal(written.length, 2);
   assert.equal(JSON.parse(written[1]).suppressed, 1_000_000);
   for (const line of written) assert.ok(Buffer.byteLength(line) + 1 <= 300, `${Buffer.byteLength(line)} bytes: ${line}`);

@@ -1,19 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createLogger } from '../observability/logger.js';
+import { floodOneWindow, logSink } from '../../test/support/log-lines.js';
 import { isRefusal, RefusalLog } from './refusal-log.js';
-
-function capture(): { written: string[]; sink: Writable } {
-  const written: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, next) {
-      written.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-      next();
-    },
-  });
-  return { written, sink };
-}
 
 test('refusals: a limit and a device token refuse; other kinds are not refusals', () => {
   assert.deepEqual(
@@ -23,7 +12,7 @@ test('refusals: a limit and a device token refuse; other kinds are not refusals'
 });
 
 test('refusals: at most maxPerInterval info lines per interval; the next line written counts those left out', () => {
-  const { written, sink } = capture();
+  const { written, sink } = logSink();
   let now = 0;
   const log = new RefusalLog(createLogger('info', sink), { maxPerInterval: 2, intervalMs: 1000, now: () => now });
   const reason = 'too many COMMIT requests from this address: try again in 3 s';
@@ -40,15 +29,11 @@ test('refusals: at most maxPerInterval info lines per interval; the next line wr
 });
 
 test('refusals: the longest line possible stays within 300 bytes', () => {
-  const { written, sink } = capture();
+  const { written, sink } = logSink();
   let now = 0;
   const log = new RefusalLog(createLogger('info', sink), { maxPerInterval: 1, intervalMs: 1, now: () => now });
   const worst = { rid: '00000000-0000-4000-8000-000000000000', rpc: 'GenerateWelcomeAudio', kind: 'unauthenticated' as const, reason: 'é\u0001"'.repeat(500) };
-  log.log(worst);
-  // A long flood in one window: the next line carries a seven-digit count.
-  for (let i = 0; i < 1_000_000; i++) log.log(worst);
-  now = 10;
-  log.log(worst);
+  floodOneWindow(() => log.log(worst), () => (now = 10));
   assert.equal(written.length, 2);
   assert.equal(JSON.parse(written[1]).suppressed, 1_000_000);
   for (const line of written) assert.ok(Buffer.byteLength(line) + 1 <= 300, `${Buffer.byteLength(line)} bytes: ${line}`);

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { setTimeout as tick } from 'node:timers/promises';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
@@ -11,6 +10,7 @@ import { AppError } from '../../src/errors.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { RequestPhase, type InterruptResponse, type StreamRequest, type StreamingServiceClient } from '../../src/gen/streaming.js';
 import type { LlmEvent, LlmProvider } from '../../src/llm/provider.js';
+import { logSink } from '../support/log-lines.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 
 /**
@@ -165,13 +165,7 @@ describe('rate limits', () => {
   });
 
   test('a refusal by a limit is one short info line, rate-limited like bad input (no warn line, no cause)', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, next) {
-        lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-        next();
-      },
-    });
+    const { written: lines, sink } = logSink();
     const config = testConfig({
       logging: { refusal_max_per_interval: 3, refusal_interval_ms: 3_600_000 },
       limits: { rates: { interrupt: { per_hardware_id: { burst: 1, per_minute: 1 } } } },
