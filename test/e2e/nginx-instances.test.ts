@@ -97,6 +97,8 @@ interface Nginx {
    */
   newUpstreams(): string[];
   newCalls(): Array<{ method: string; upstream: string }>;
+  /** The first call of `method` logged since the last read, waiting up to 5 s for its line. */
+  nextCall(method: string): Promise<{ method: string; upstream: string } | undefined>;
 }
 
 /**
@@ -163,7 +165,16 @@ async function startNginx(dir: string, a: Instance, b: Instance): Promise<Nginx>
       .filter((l) => l.startsWith('/streaming.'))
       .map((l) => ({ method: l.split(' ')[0].split('/').at(-1)!, upstream: l.split(' ').slice(1, -1).join(' ').split(', ').at(-1)! }));
   };
-  return { grpcPort, httpPort, child, newCalls, newUpstreams: () => newCalls().map((c) => c.upstream) };
+  const nextCall = async (method: string) => {
+    const seen: Array<{ method: string; upstream: string }> = [];
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      seen.push(...newCalls());
+      const call = seen.find((c) => c.method === method);
+      if (call) return call;
+    }
+    return undefined;
+  };
+  return { grpcPort, httpPort, child, newCalls, nextCall, newUpstreams: () => newCalls().map((c) => c.upstream) };
 }
 
 /** The user prompt of a chat request: the last user message's text. */
@@ -259,7 +270,8 @@ describe('two instances behind nginx (deploy/nginx/nexy.conf)', { skip: missing.
       const result = await running;
       assert.equal(result.status.code, status.CANCELLED, result.status.details);
       const streamOn = a.fake.requests.length > counts[0] ? a : b;
-      const interruptOn = byPort(nginx.newCalls().find((c) => c.method === 'InterruptSession')?.upstream);
+      // nginx writes a call's access-log line just after the reply has left: wait for it.
+      const interruptOn = byPort((await nginx.nextCall('InterruptSession'))?.upstream);
       assert.ok(interruptOn && interruptOn !== streamOn, `the stream ran on ${streamOn.name}, the interrupt reached ${interruptOn?.name}`);
       // The stopped turn aborted its model request.
       await streamOn.fake.waitForClose(streamOn.fake.requests.length - 1);
