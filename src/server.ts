@@ -15,6 +15,7 @@ import { isRendering, renderOptionsFromConfig, SpeechOutput, speechOutputOptions
 import type { Config } from './config/schema.js';
 import { AppError } from './errors.js';
 import { StreamingServiceService } from './gen/streaming.js';
+import { withFastAudioEncoding } from './grpc/audio-encoding.js';
 import { createStreamingService } from './grpc/streaming-service.js';
 import { tolerantDefinition } from './grpc/tolerant-decode.js';
 import { grpcCredentials } from './grpc/tls.js';
@@ -277,7 +278,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'grpc.keepalive_time_ms': config.grpc.keepalive_time_ms,
       'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
     });
-    grpcServer.addService(tolerantDefinition(StreamingServiceService), createStreamingService({ config, logger, metrics, service, guard: admission.guard }));
+    grpcServer.addService(tolerantDefinition(withFastAudioEncoding(StreamingServiceService)), createStreamingService({ config, logger, metrics, service, guard: admission.guard }));
     // NOT_SERVING until the warm-up below is done (a load balancer waits; a client may still call).
     const healthServices = ['', 'streaming.StreamingService'];
     const health = new HealthImplementation(Object.fromEntries(healthServices.map((name) => [name, 'NOT_SERVING' as const])));
