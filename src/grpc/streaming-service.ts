@@ -24,6 +24,7 @@ import { BadInputLog } from './bad-input-log.js';
 import { FlowWriter } from './flow-writer.js';
 import { clientMessage, statusForKind } from './status-map.js';
 import { undecodable } from './tolerant-decode.js';
+import { sendQueuedTogether } from './write-batching.js';
 
 export const COLLECT_OK = 'collect_ok';
 export const COMPLETED = 'completed';
@@ -180,6 +181,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       call.sendMetadata(metadata);
     }
     const controller = callSignal(call);
+    sendQueuedTogether(call);
     const writer = new FlowWriter(call, { highWaterBytes: highWater, queued: metrics.streamQueuedBytes });
     let dataSent = false;
     let turn = false;
@@ -247,6 +249,7 @@ export function createStreamingService(deps: StreamingServiceDeps): StreamingSer
       session_id: sessionIdProblem(request.sessionId) === undefined ? request.sessionId : undefined,
     });
     const controller = callSignal(call);
+    sendQueuedTogether(call);
     const writer = new FlowWriter(call, { highWaterBytes: highWater, queued: metrics.streamQueuedBytes });
     let dataSent = false;
     try {
