@@ -153,6 +153,11 @@ export class SpeechOutput {
     return this.#provider.name;
   }
 
+  /** True when the provider does the whole audio stage on worker threads (see `Speaker.offThread`). */
+  get offThread(): boolean {
+    return isRendering(this.#provider);
+  }
+
   /**
    * The text's audio as it is made (no cache): pieces of exactly `chunkBytes` (the last may be
    * shorter), none all zeros. Blank text yields nothing. Throws the abort reason once `signal`
