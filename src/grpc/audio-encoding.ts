@@ -126,23 +126,20 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-export function serializeStreamResponse(message: StreamResponse): Buffer {
-  const content = message.content;
-  if (content?.$case === 'audioChunk') {
-    const fast = encodeAudioResponse(STREAM_RESPONSE_AUDIO, content.audioChunk);
-    if (fast !== undefined) return fast;
-  }
-  return asBuffer(StreamResponse.encode(message).finish());
+/** A response type's serializer: audio chunks by hand, everything else by the generated encoder. */
+function audioFirst<M extends { readonly content?: unknown }>(field: number, generated: { encode(message: M): { finish(): Uint8Array } }): (message: M) => Buffer {
+  return (message) => {
+    const content = message.content as { readonly $case: string; readonly audioChunk?: AudioChunk } | undefined;
+    if (content?.$case === 'audioChunk' && content.audioChunk !== undefined) {
+      const fast = encodeAudioResponse(field, content.audioChunk);
+      if (fast !== undefined) return fast;
+    }
+    return asBuffer(generated.encode(message).finish());
+  };
 }
 
-export function serializeWelcomeResponse(message: WelcomeResponse): Buffer {
-  const content = message.content;
-  if (content?.$case === 'audioChunk') {
-    const fast = encodeAudioResponse(WELCOME_RESPONSE_AUDIO, content.audioChunk);
-    if (fast !== undefined) return fast;
-  }
-  return asBuffer(WelcomeResponse.encode(message).finish());
-}
+export const serializeStreamResponse: (message: StreamResponse) => Buffer = audioFirst(STREAM_RESPONSE_AUDIO, StreamResponse);
+export const serializeWelcomeResponse: (message: WelcomeResponse) => Buffer = audioFirst(WELCOME_RESPONSE_AUDIO, WelcomeResponse);
 
 /** StreamingService with the audio streams' response serializers above. */
 export function withFastAudioEncoding(definition: typeof StreamingServiceService): typeof StreamingServiceService {
