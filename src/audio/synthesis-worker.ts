@@ -11,8 +11,9 @@ import { UtteranceRenderer, type RenderOptions } from './utterance-renderer.js';
  * and warmed when the worker starts, and the whole audio stage (silence, resampling, channels,
  * chunks). Each block the engine's callback hands over is converted at once; a job's first
  * chunks are posted to the main thread (bytes transferred) as soon as they exist, so a sentence's
- * first chunk leaves a few milliseconds after its synthesis starts, and the rest in batches. A job stops between two blocks once the main
- * thread sets its cancel flag.
+ * first chunk leaves a few milliseconds after its synthesis starts, and the rest in batches
+ * (`ChunkBatch`). A job stops between two blocks once the main thread sets its cancel flag; the
+ * chunks it still held are dropped with it.
  */
 
 /** What the pool gives every worker. */
