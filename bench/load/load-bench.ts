@@ -20,6 +20,7 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { SentenceEndClock } from '../sentence-end-clock.js';
 import type { LoadJob, LoadResult, StreamReport } from './load-client.js';
 import { largestHeld, percentile, shouldContinue } from './playback.js';
+import { mainThreadCpuMs } from './thread-cpu.js';
 import { LOAD_REPLY, WordPieceLlm } from './word-piece-llm.js';
 
 /** Settings of a run; every one has an environment variable (see `loadSettingsFromEnv`). */
@@ -80,6 +81,8 @@ export interface LevelRow {
   readonly commitToModel: { readonly p50: number; readonly p99: number };
   readonly audioSeconds: number;
   readonly cpuMsPerAudioSecond: number;
+  /** The part of it on the main thread (the event loop); NaN where it cannot be read. */
+  readonly mainCpuMsPerAudioSecond: number;
   /** Server CPU time over the level's wall time (1.0 = one core busy all along). */
   readonly cpuCores: number;
   readonly wallSeconds: number;
@@ -96,6 +99,7 @@ export function levelRow(
   notes: { readonly firstSegmentAt: ReadonlyMap<string, number>; readonly requestedAt: ReadonlyMap<string, number> },
   cpuMs: number,
   wallMs: number,
+  mainThreadCpuMs = Number.NaN,
 ): LevelRow {
   const failed = streams.filter((s) => s.code > 0).length;
   const cutOff = streams.filter((s) => s.code === -1).length;
@@ -124,6 +128,7 @@ export function levelRow(
     commitToModel: quantiles(commitToModel),
     audioSeconds,
     cpuMsPerAudioSecond: audioSeconds > 0 ? cpuMs / audioSeconds : Number.NaN,
+    mainCpuMsPerAudioSecond: audioSeconds > 0 ? mainThreadCpuMs / audioSeconds : Number.NaN,
     cpuCores: cpuMs / wallMs,
     wallSeconds: wallMs / 1000,
   };
@@ -196,6 +201,7 @@ export function formatLoadTable(rows: readonly LevelRow[]): string {
     'model segment → audio p50 / p99',
     'COMMIT → model request p50 / p99',
     'server CPU per s of audio',
+    'of it main thread',
     'CPU (cores)',
     'audio',
     'wall',
@@ -209,6 +215,7 @@ export function formatLoadTable(rows: readonly LevelRow[]): string {
     pair(r.segmentToAudio),
     pair(r.commitToModel),
     ms(r.cpuMsPerAudioSecond),
+    ms(r.mainCpuMsPerAudioSecond),
     r.cpuCores.toFixed(2),
     `${r.audioSeconds.toFixed(r.audioSeconds < 100 ? 1 : 0)} s`,
     `${r.wallSeconds.toFixed(1)} s`,
@@ -245,6 +252,7 @@ export async function runLoadBench(settings: LoadSettings, out: (text: string) =
       }
       llm.clear();
       const cpu = process.cpuUsage();
+      const mainCpu = mainThreadCpuMs();
       const started = performance.now();
       const streams = await client.run({
         kind: 'run',
@@ -257,7 +265,7 @@ export async function runLoadBench(settings: LoadSettings, out: (text: string) =
       });
       const wallMs = performance.now() - started;
       const used = process.cpuUsage(cpu);
-      const row = levelRow(level, streams, llm, (used.user + used.system) / 1000, wallMs);
+      const row = levelRow(level, streams, llm, (used.user + used.system) / 1000, wallMs, mainThreadCpuMs() - mainCpu);
       rows.push(row);
       const table = formatLoadTable([row]).split('\n');
       out(`${printedHeader ? table[2] : table.join('\n')}\n`);

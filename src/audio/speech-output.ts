@@ -26,7 +26,9 @@ export interface AudioPiece {
 
 /**
  * A provider that does the whole audio stage itself (the synthesis pool's eSpeak, off the event
- * loop): its pieces already follow `SpeechOutputOptions`, and it notes them on `clock`.
+ * loop): its pieces already follow `SpeechOutputOptions`, and it notes them on `clock`. Like
+ * `SpeechOutput.speak`, it yields nothing for blank text and throws the abort reason once
+ * `signal` aborts.
  */
 export interface RenderingTts {
   speakRendered(text: string, voice: string, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece>;
@@ -153,6 +155,11 @@ export class SpeechOutput {
     return this.#provider.name;
   }
 
+  /** True when the provider does the whole audio stage on worker threads (see `Speaker.offThread`). */
+  get offThread(): boolean {
+    return isRendering(this.#provider);
+  }
+
   /**
    * The text's audio as it is made (no cache): pieces of exactly `chunkBytes` (the last may be
    * shorter), none all zeros. Blank text yields nothing. Throws the abort reason once `signal`
@@ -160,7 +167,12 @@ export class SpeechOutput {
    * made are noted on it, and a pooled engine schedules the synthesis by it.
    */
   speak(text: string, voice: VoiceRequest, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece> {
-    return this.#render(text, this.#provider.resolveVoice(text, voice), signal, undefined, clock);
+    const provider = this.#provider;
+    const resolved = provider.resolveVoice(text, voice);
+    // The pool's pieces as they come, not through one more generator: each layer costs every
+    // chunk a few promise jobs on the event loop (speakRendered checks the abort and blank text).
+    if (isRendering(provider)) return provider.speakRendered(text, resolved, signal, clock);
+    return this.#render(text, resolved, signal, undefined, clock);
   }
 
   /**

@@ -29,6 +29,11 @@ import { workerModule } from './worker-file.js';
 export interface SynthesisPoolOptions {
   /** Worker threads; 0: one per available core (`audio_generation.synthesis_workers`). */
   readonly workers: number;
+  /**
+   * A job's chunks after its first reach the event loop in batches of at least this many bytes
+   * (`synthesis_workers.batch_bytes`); absent or 0: each engine block's chunks as they are made.
+   */
+  readonly batchBytes?: number;
   readonly espeak: EspeakOptions;
   readonly render: RenderOptions;
   readonly logger?: Logger;
@@ -145,7 +150,7 @@ export class SynthesisPool {
   constructor(options: SynthesisPoolOptions) {
     this.#options = options;
     this.#threads = options.workers > 0 ? options.workers : availableParallelism();
-    const workerData: SynthesisWorkerData = { espeak: options.espeak, render: options.render, nativeLock: this.#nativeLock };
+    const workerData: SynthesisWorkerData = { espeak: options.espeak, render: options.render, batchBytes: options.batchBytes ?? 0, nativeLock: this.#nativeLock };
     const worker = workerModule('synthesis-worker');
     this.#piscina = new Piscina({
       filename: worker.url.href,

@@ -1,5 +1,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { toAppError } from '../errors.js';
+import { ChunkBatch } from './chunk-batch.js';
+import type { PcmChunk } from './chunker.js';
 import { EspeakTts, type EspeakCatalogue, type EspeakOptions } from './providers/espeak.js';
 import { loadSpeex } from './speex.js';
 import { UtteranceRenderer, type RenderOptions } from './utterance-renderer.js';
@@ -7,16 +9,19 @@ import { UtteranceRenderer, type RenderOptions } from './utterance-renderer.js';
 /**
  * One synthesis worker of the pool (src/audio/synthesis-pool.ts): its own eSpeak engine, loaded
  * and warmed when the worker starts, and the whole audio stage (silence, resampling, channels,
- * chunks). Each block the engine's callback hands over is converted at once and its chunks are
- * posted to the main thread with their bytes transferred, so a sentence's first chunk leaves a
- * few milliseconds after its synthesis starts. A job stops between two blocks once the main
- * thread sets its cancel flag.
+ * chunks). Each block the engine's callback hands over is converted at once; a job's first
+ * chunks are posted to the main thread (bytes transferred) as soon as they exist, so a sentence's
+ * first chunk leaves a few milliseconds after its synthesis starts, and the rest in batches
+ * (`ChunkBatch`). A job stops between two blocks once the main thread sets its cancel flag; the
+ * chunks it still held are dropped with it.
  */
 
 /** What the pool gives every worker. */
 export interface SynthesisWorkerData {
   readonly espeak: EspeakOptions;
   readonly render: RenderOptions;
+  /** A job's chunks after its first go to the main thread in batches of at least this many bytes (`batch_bytes`). */
+  readonly batchBytes: number;
   /** The process-wide lock of the native eSpeak library. */
   readonly nativeLock: SharedArrayBuffer;
 }
@@ -78,14 +83,15 @@ function postChunks(id: number, chunks: ReadonlyArray<{ readonly data: Buffer; r
 
 function renderJob(task: SynthesisTask, send: typeof postChunks): void {
   const renderer = new UtteranceRenderer(data.render);
+  const batch = new ChunkBatch<PcmChunk>(data.batchBytes, (chunks) => send(task.id, chunks));
   try {
     const sampleRate = tts.sampleRate;
     tts.synthesizeBlocks(task.text, task.voice, (samples) => {
       if (Atomics.load(task.cancel, 0) !== 0) return true;
-      send(task.id, renderer.push({ samples, sampleRate, channels: 1 }));
+      batch.add(renderer.push({ samples, sampleRate, channels: 1 }));
       return false;
     });
-    if (Atomics.load(task.cancel, 0) === 0) send(task.id, renderer.end());
+    if (Atomics.load(task.cancel, 0) === 0) batch.end(renderer.end());
   } finally {
     renderer.close();
   }

@@ -149,6 +149,7 @@ const audioGenerationSection = z.strictObject({
     enabled: z.boolean(),
     count: nonNegativeInt, // 0: one per available core
     conversion_threads: positiveInt,
+    batch_bytes: z.number().int().min(0).max(1 << 24), // a job's chunks after its first, batched per message to the event loop
   }),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',

@@ -3,6 +3,7 @@ import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Config } from '../config/schema.js';
 import { StreamingServiceService } from '../gen/streaming.js';
+import { withFastAudioEncoding } from './audio-encoding.js';
 import { createStreamingService, type StreamingServiceDeps } from './streaming-service.js';
 import { grpcCredentials } from './tls.js';
 import { tolerantDefinition } from './tolerant-decode.js';
@@ -44,7 +45,7 @@ export function createGrpcPort(config: Config, deps: StreamingServiceDeps): Grpc
     'grpc.keepalive_time_ms': config.grpc.keepalive_time_ms,
     'grpc.keepalive_timeout_ms': config.grpc.keepalive_timeout_ms,
   });
-  server.addService(tolerantDefinition(StreamingServiceService), createStreamingService(deps));
+  server.addService(tolerantDefinition(withFastAudioEncoding(StreamingServiceService)), createStreamingService(deps));
   // NOT_SERVING until the warm-up is done (a load balancer waits; a client may still call).
   const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((name) => [name, 'NOT_SERVING' as const])));
   health.addToServer(server);

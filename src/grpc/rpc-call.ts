@@ -12,6 +12,7 @@ import { FlowWriter } from './flow-writer.js';
 import { isRefusal, type RefusalLog } from './refusal-log.js';
 import { clientMessage, statusForKind } from './status-map.js';
 import { undecodable } from './tolerant-decode.js';
+import { sendQueuedTogether } from './write-batching.js';
 
 /** What every RPC handler shares: the server's parts, and what it reads from config once. */
 export interface RpcContext {
@@ -59,6 +60,7 @@ export class StreamScope<Res> extends RpcScope {
 
   constructor(ctx: RpcContext, rpc: string, call: ServerWritableStream<unknown, Res>) {
     super(ctx.logger, rpc);
+    sendQueuedTogether(call);
     this.writer = new FlowWriter(call, { highWaterBytes: ctx.highWaterBytes, queued: ctx.metrics.streamQueuedBytes });
   }
 }

@@ -22,6 +22,12 @@ export interface Speaker {
   /** `clock`: the stream's playback, for scheduling and the look-ahead in seconds. */
   speak(text: string, voice: VoiceRequest, signal: AbortSignal, clock?: PlaybackClock): AsyncIterable<AudioPiece>;
   speakCached(text: string, voice: VoiceRequest, signal: AbortSignal): Promise<Utterance>;
+  /**
+   * True when `speak` only hands over pieces made on other threads (the synthesis pool): the
+   * pipeline then passes on every piece that is ready at once. Absent or false: pieces may be
+   * computed on this thread in bursts, and the event loop gets a turn after each.
+   */
+  readonly offThread?: boolean;
 }
 
 /** Turns streamed model text into sentences to speak. */

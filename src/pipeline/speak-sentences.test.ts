@@ -188,4 +188,30 @@ describe('speakSentences', () => {
       (error: unknown) => error instanceof AppError && error.kind === 'unavailable',
     );
   });
+
+  /**
+   * Pieces made on other threads are all in memory when they arrive: they go to the transport in
+   * one go (one HTTP/2 flush). Pieces an engine computes here get a turn of the event loop each.
+   */
+  for (const offThread of [true, false]) {
+    test(`pieces that are ready: ${offThread ? 'passed on without a turn of the event loop between them (offThread)' : 'a turn of the event loop after each (computed on this thread)'}`, async () => {
+      const speaker: Speaker = {
+        offThread,
+        async *speak(sentence: string) {
+          for (let n = 1; n <= 4; n++) yield piece(`${sentence}#${n}`);
+        },
+        speakCached: () => Promise.reject(new Error('not used')),
+      };
+      const turnsSeen: boolean[] = [];
+      let turned = false;
+      for await (const event of speakSentences(options(listLlm([text('One.')]), speaker))) {
+        if (event.type !== 'audio') continue;
+        if (turnsSeen.length === 0) setImmediate(() => (turned = true));
+        turnsSeen.push(turned);
+      }
+      assert.equal(turnsSeen.length, 4);
+      if (offThread) assert.deepEqual(turnsSeen, [false, false, false, false]);
+      else assert.ok(turnsSeen.includes(true), `the event loop turned while the pieces were passed on (${turnsSeen.join(', ')})`);
+    });
+  }
 });

@@ -84,13 +84,16 @@ async function* sentences(options: SpeakSentencesOptions, signal: AbortSignal): 
  * One sentence's audio; blank speech (only markup, say) has none. An embedded engine computes on
  * this thread in bursts that no await interrupts, so the event loop gets a turn between pieces
  * and before a sentence synthesized `ahead` starts: audio already handed to the transport leaves
- * first. The sentence the client waits for starts at once.
+ * first. The sentence the client waits for starts at once. A speaker whose pieces are made on
+ * other threads gets no turn between pieces: the pieces that arrived together are written
+ * together (one HTTP/2 flush), not one per turn of the loop.
  */
 async function* speech(sentence: string, options: SpeakSentencesOptions, signal: AbortSignal, ahead: boolean, clock: PlaybackClock): AsyncGenerator<AudioPiece> {
   const text = toSpeechText(sentence);
   if (text === '') return;
   if (ahead) await nextTurn();
   const started = performance.now();
+  const turnBetweenPieces = options.speaker.offThread !== true;
   let first = true;
   for await (const piece of options.speaker.speak(text, {}, signal, clock)) {
     if (first) {
@@ -98,7 +101,7 @@ async function* speech(sentence: string, options: SpeakSentencesOptions, signal:
       options.metrics.ttsFirstAudio.observe((performance.now() - started) / 1000);
     }
     yield piece;
-    await nextTurn();
+    if (turnBetweenPieces) await nextTurn();
   }
 }
 

@@ -36,7 +36,7 @@ test('a level counts failed and cut-off streams as stuttering; latencies of ever
       ['b', 1004],
     ]),
   };
-  const row = levelRow(4, streams, notes, 760, 2000);
+  const row = levelRow(4, streams, notes, 760, 2000, 190);
   assert.equal(row.stuttering, 3);
   assert.equal(row.failed, 1);
   assert.equal(row.cutOff, 1);
@@ -48,6 +48,7 @@ test('a level counts failed and cut-off streams as stuttering; latencies of ever
   assert.deepEqual(row.commitToModel, { p50: 2, p99: 4 });
   assert.equal(row.audioSeconds, 38);
   assert.equal(row.cpuMsPerAudioSecond, 20);
+  assert.equal(row.mainCpuMsPerAudioSecond, 5);
   assert.equal(row.cpuCores, 0.38);
 });
 
