@@ -31,6 +31,9 @@ function engine(name: TtsEngineName, audio: AudioConfig, options: CreateTtsOptio
       if (!audio.synthesis_workers.enabled) return new EspeakTts(espeakOptionsFromConfig(audio));
       return new PooledEspeakTts({
         workers: audio.synthesis_workers.count,
+        idleWorkers: audio.synthesis_workers.idle_count,
+        idleTimeoutMs: audio.synthesis_workers.idle_timeout_ms,
+        youngGenerationMb: audio.synthesis_workers.young_generation_mb,
         espeak: espeakOptionsFromConfig(audio),
         render: renderOptionsFromConfig(audio),
         logger: options.logger,
