@@ -8,7 +8,10 @@
  * - `nexy --help`: process start to exit.
  *
  * The server runs with the shipped config except: loopback ports picked here, SQLite in a
- * temporary folder, no model keys (the degraded notice, as a fresh install).
+ * temporary folder, no model keys (the degraded notice, as a fresh install), and the eSpeak build:
+ * each engine of `NEXY_BENCH_ENGINES` (default `auto,wasm`) is measured in turn. `auto` is the
+ * shipped setting (Debian's libespeak-ng when installed); `wasm` is what a machine without it
+ * runs (`npm ci && npm start` on a fresh host): the embedded build, a larger engine per worker.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,6 +28,8 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const RUNS = Number(process.env.NEXY_BENCH_STARTS ?? 3);
 /** How long the server idles after the welcome before its RSS is read. */
 const SETTLE_MS = Number(process.env.NEXY_BENCH_SETTLE_MS ?? 3000);
+/** `audio_generation.espeak.engine` of each measured configuration. */
+const ENGINES = (process.env.NEXY_BENCH_ENGINES ?? 'auto,wasm').split(',').map((e) => e.trim()).filter((e) => e !== '');
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -157,13 +162,13 @@ interface StartRun {
   readonly rssMb: number;
 }
 
-async function oneStart(): Promise<StartRun> {
+async function oneStart(engine: string): Promise<StartRun> {
   const dir = mkdtempSync(join(tmpdir(), 'nexy-startup-'));
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const config = join(dir, 'bench.yaml');
   writeFileSync(
     config,
-    `grpc: { host: 127.0.0.1, port: ${grpcPort} }\nhttp: { host: 127.0.0.1, port: ${httpPort} }\nmemory_management: { sqlite: { path: ${dir}/nexy.sqlite } }\n`,
+    `grpc: { host: 127.0.0.1, port: ${grpcPort} }\nhttp: { host: 127.0.0.1, port: ${httpPort} }\nmemory_management: { sqlite: { path: ${dir}/nexy.sqlite } }\naudio_generation: { espeak: { engine: ${engine} } }\n`,
   );
   const env = { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', GEMINI_API_KEY: '', LOG_LEVEL: 'warn' };
   const health = healthClient(`127.0.0.1:${grpcPort}`);
@@ -201,8 +206,9 @@ function nodeFloorMs(): number {
 }
 
 async function main(): Promise<void> {
-  const runs: StartRun[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await oneStart());
+  const byEngine = new Map<string, StartRun[]>(ENGINES.map((engine) => [engine, []]));
+  // Interleaved, so that a busy spell on the machine does not land on one engine only.
+  for (let i = 0; i < RUNS; i++) for (const engine of ENGINES) byEngine.get(engine)!.push(await oneStart(engine));
   const help: number[] = [];
   const floor: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -210,13 +216,17 @@ async function main(): Promise<void> {
     floor.push(nodeFloorMs());
   }
   const fmt = (xs: number[], unit: string) => `${median(xs).toFixed(unit === 'MB' ? 0 : 2)} ${unit}  (runs: ${xs.map((x) => x.toFixed(unit === 'MB' ? 0 : 2)).join(', ')})`;
+  const perEngine = [...byEngine].flatMap(([engine, runs]) => [
+    `espeak.engine: ${engine}`,
+    `  npm start → gRPC health answers ${fmt(runs.map((r) => r.listenMs / 1000), 's')}  first status ${runs.map((r) => r.firstStatus).join(', ')}`,
+    `    CPU used by then (npm + node) ${fmt(runs.map((r) => r.listenCpuS), 's')}`,
+    `  npm start → /ready (model aside) ${fmt(runs.map((r) => r.readyMs / 1000), 's')}`,
+    `  idle RSS after one welcome      ${fmt(runs.map((r) => r.rssMb), 'MB')}`,
+  ]);
   process.stdout.write(
     [
       `nexy-server start-up and footprint: node ${process.version}, median of ${RUNS}`,
-      `npm start → gRPC health answers   ${fmt(runs.map((r) => r.listenMs / 1000), 's')}  first status ${runs.map((r) => r.firstStatus).join(', ')}`,
-      `  CPU used by then (npm + node)   ${fmt(runs.map((r) => r.listenCpuS), 's')}`,
-      `npm start → /ready (model aside)  ${fmt(runs.map((r) => r.readyMs / 1000), 's')}`,
-      `idle RSS after one welcome        ${fmt(runs.map((r) => r.rssMb), 'MB')}`,
+      ...perEngine,
       `nexy --help                       ${fmt(help.map((h) => h / 1000), 's')}`,
       `node -e 0 (the floor, for scale)  ${fmt(floor.map((h) => h / 1000), 's')}`,
       `load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`,

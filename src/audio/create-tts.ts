@@ -32,6 +32,9 @@ function engine(name: TtsEngineName, audio: AudioConfig, options: CreateTtsOptio
       return new PooledEspeakTts({
         workers: audio.synthesis_workers.count,
         batchBytes: audio.synthesis_workers.batch_bytes,
+        idleWorkers: audio.synthesis_workers.idle_count,
+        idleTimeoutMs: audio.synthesis_workers.idle_timeout_ms,
+        youngGenerationMb: audio.synthesis_workers.young_generation_mb,
         espeak: espeakOptionsFromConfig(audio),
         render: renderOptionsFromConfig(audio),
         logger: options.logger,

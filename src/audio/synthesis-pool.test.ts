@@ -121,6 +121,58 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
   });
 });
 
+/** Waits until the condition holds, looking every few milliseconds (a wait, not a timing check). */
+async function eventually(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+describe('SynthesisPool on demand (WASM eSpeak): one warm worker while idle, more under load', () => {
+  const never = new AbortController().signal;
+  const options = (idleWorkers: number) => ({
+    workers: 2,
+    idleWorkers,
+    idleTimeoutMs: 50,
+    espeak: { ...espeakOptionsFromConfig(audio), engine: 'wasm' as const },
+    render: renderOptionsFromConfig(audio),
+  });
+
+  it('starts a second worker while a job waits, serves both streams, then stops it after the idle timeout', async () => {
+    const pool = new SynthesisPool(options(1));
+    try {
+      await pool.start();
+      assert.equal(pool.threads.length, 1, 'one worker while idle');
+      const alone = frames(await all(pool.speak(SHORT, 'en-us', never)));
+      const long = pool.speak(LONG, 'en-us', never);
+      await long.next(); // the warm worker is busy with it
+      const waiting = all(pool.speak(SHORT, 'en-us', never));
+      await eventually(() => pool.threads.length === 2);
+      const served = await waiting;
+      assert.ok(Math.abs(frames(served) - alone) < served[0]!.frames / 4, 'served the same audio');
+      await long.return(undefined);
+      await eventually(() => pool.threads.length === 1);
+      assert.ok((await all(pool.speak(SHORT, 'en-us', never))).length > 0, 'the remaining worker still speaks');
+      assert.equal(pool.stats.crashed, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a job that reaches a pool with no worker left waits for one to load, and completes', async () => {
+    const pool = new SynthesisPool(options(0));
+    try {
+      const catalogue = await pool.start();
+      assert.equal(catalogue.build, 'wasm');
+      await eventually(() => pool.threads.length === 0);
+      const pieces = await all(pool.speak(SHORT, 'en-us', never));
+      assert.ok(pieces.length > 1);
+      for (const piece of pieces) assert.equal(piece.data.length, piece.frames * 2 * audio.channels);
+      assert.equal(pool.stats.completed, 1);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 // Asked of the dynamic linker's cache, not by loading it: this thread must not hold the library.
 const nativeInstalled = (() => {
   try {

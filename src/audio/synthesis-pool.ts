@@ -1,8 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { Piscina, type TaskQueue } from 'piscina';
 import type { Logger } from 'pino';
 import { AppError, toAppError, type ErrorKind } from '../errors.js';
 import type { PlaybackClock } from './playback-clock.js';
+import { poolSizing, warmWorkerBalancer, type PoolSizing, type PoolSizingOptions } from './pool-sizing.js';
 import type { Pcm } from './provider.js';
 import { NativeLock, pinNativeLibrary } from './providers/espeak-native.js';
 import type { EspeakCatalogue, EspeakOptions } from './providers/espeak.js';
@@ -13,8 +13,9 @@ import { workerModule } from './worker-file.js';
 
 /**
  * Speech synthesis off the event loop: a pool of worker threads (piscina), each with its own
- * eSpeak engine warmed at start, doing the whole audio stage. The main thread only hands out
- * jobs and moves the chunks' bytes (transferred, not copied) to the streams.
+ * eSpeak engine, loaded and warmed before the worker takes a job, doing the whole audio stage.
+ * The main thread only hands out jobs and moves the chunks' bytes (transferred, not copied) to
+ * the streams. How many workers run and when: src/audio/pool-sizing.ts.
  *
  * Jobs wait in a deadline queue: a stream's first segment before anything else, then the job
  * of the stream that runs out of audio soonest (`PlaybackClock.deadline`), so one stream's
@@ -26,9 +27,8 @@ import { workerModule } from './worker-file.js';
  * the job it ran fails `unavailable` (the turn ends by the contract's rules).
  */
 
-export interface SynthesisPoolOptions {
-  /** Worker threads; 0: one per available core (`audio_generation.synthesis_workers`). */
-  readonly workers: number;
+/** `workers`, `idleWorkers`, `idleTimeoutMs`, `youngGenerationMb`: `audio_generation.synthesis_workers` (pool-sizing.ts). */
+export interface SynthesisPoolOptions extends PoolSizingOptions {
   /**
    * A job's chunks after its first reach the event loop in batches of at least this many bytes
    * (`synthesis_workers.batch_bytes`); absent or 0: each engine block's chunks as they are made.
@@ -142,22 +142,26 @@ export class SynthesisPool {
   readonly #jobs = new Map<number, Job>();
   readonly #nativeLock = NativeLock.processBuffer();
   readonly #piscina: Piscina;
-  readonly #threads: number;
+  readonly #sizing: PoolSizing;
+  /** Thread ids of the workers whose engine is loaded and warm (piscina says ready). */
+  readonly #warm = new Set<number>();
   #nextId = 1;
   #closed = false;
 
-  /** Starts the workers; `start()` waits until each has loaded and warmed its engine. */
+  /** Starts the idle workers; `start()` waits until each has loaded and warmed its engine. */
   constructor(options: SynthesisPoolOptions) {
     this.#options = options;
-    this.#threads = options.workers > 0 ? options.workers : availableParallelism();
+    this.#sizing = poolSizing(options);
     const workerData: SynthesisWorkerData = { espeak: options.espeak, render: options.render, batchBytes: options.batchBytes ?? 0, nativeLock: this.#nativeLock };
     const worker = workerModule('synthesis-worker');
     this.#piscina = new Piscina({
       filename: worker.url.href,
-      minThreads: this.#threads,
-      maxThreads: this.#threads,
-      idleTimeout: Number.POSITIVE_INFINITY,
+      minThreads: this.#sizing.minThreads,
+      maxThreads: this.#sizing.maxThreads,
+      idleTimeout: this.#sizing.idleTimeout,
+      resourceLimits: this.#sizing.resourceLimits,
       concurrentTasksPerWorker: 1,
+      loadBalancer: warmWorkerBalancer(this.#warm),
       // Workers wait on their event loop between jobs (not in Atomics.wait): nothing blocks them.
       atomics: 'disabled',
       taskQueue: this.#queue,
@@ -165,25 +169,34 @@ export class SynthesisPool {
       execArgv: worker.execArgv,
       recordTiming: false,
     });
+    // The idle workers started here take the start-up jobs, which wait in them for the engine.
+    for (const thread of this.#piscina.threads) this.#warm.add(thread.threadId);
+    this.#piscina.on('workerCreate', (worker: { readonly id: number }) => this.#warm.add(worker.id));
+    this.#piscina.on('workerDestroy', (worker: { readonly id: number }) => this.#warm.delete(worker.id));
     this.#piscina.on('message', (message: SynthesisMessage) => this.#onMessage(message));
     // A worker that fails with no job on it: the pool replaces it; nothing else to do.
     this.#piscina.on('error', (error: unknown) => options.logger?.error({ err: error }, 'speech worker failed'));
   }
 
-  /** Worker threads in the pool. */
+  /** The most worker threads the pool runs (under load). */
   get size(): number {
-    return this.#threads;
+    return this.#sizing.maxThreads;
   }
 
-  /** The threads now running (tests use it to make one die). */
+  /** The threads now running, warm or still loading (tests use it to make one die). */
   get threads(): readonly import('node:worker_threads').Worker[] {
     return this.#piscina.threads;
   }
 
-  /** Resolves once every worker has loaded and warmed its engine; the engine's voices. */
+  /**
+   * Resolves once every idle worker (at least one) has loaded and warmed its engine; the engine's
+   * voices. (The workers started with the pool take one catalogue job each; with no idle worker,
+   * the one this starts stops again after the idle timeout.)
+   */
   async start(): Promise<EspeakCatalogue> {
     if (this.#options.espeak.engine !== undefined && this.#options.espeak.engine !== 'wasm') await pinNativeLibrary();
-    const catalogues = await Promise.all(Array.from({ length: this.#threads }, () => this.#run({ kind: 'catalogue', text: '', voice: '' })));
+    const warm = Math.max(1, this.#sizing.minThreads);
+    const catalogues = await Promise.all(Array.from({ length: warm }, () => this.#run({ kind: 'catalogue', text: '', voice: '' })));
     return catalogues[0] as EspeakCatalogue;
   }
 

@@ -8,7 +8,8 @@ import { UtteranceRenderer, type RenderOptions } from './utterance-renderer.js';
 
 /**
  * One synthesis worker of the pool (src/audio/synthesis-pool.ts): its own eSpeak engine, loaded
- * and warmed when the worker starts, and the whole audio stage (silence, resampling, channels,
+ * and warmed before the worker tells the pool it is ready (its default export settles only then,
+ * and piscina waits for it), and the whole audio stage (silence, resampling, channels,
  * chunks). Each block the engine's callback hands over is converted at once; a job's first
  * chunks are posted to the main thread (bytes transferred) as soon as they exist, so a sentence's
  * first chunk leaves a few milliseconds after its synthesis starts, and the rest in batches
@@ -51,8 +52,8 @@ const data = workerData as SynthesisWorkerData;
 const port = parentPort!;
 const tts = new EspeakTts({ ...data.espeak, nativeLock: data.nativeLock });
 /**
- * Loading and warming start with the worker; every job waits for them. (Not a top-level await:
- * under tsx a worker loads this module through require, which refuses one.)
+ * Loading and warming start with the worker. (Not a top-level await: under tsx a worker loads
+ * this module through require, which refuses one.)
  */
 const ready = (async () => {
   await Promise.all([tts.warm(), loadSpeex()]);
@@ -60,8 +61,6 @@ const ready = (async () => {
   const text = data.espeak.warmupText ?? 'Hello.';
   for (let i = 0; i < 3; i++) renderJob({ id: -1, kind: 'render', text, voice: tts.resolveVoice(text, {}), cancel: new Int32Array(1) }, () => undefined);
 })();
-// Reported by the first job (the pool's start-up check), not as an unhandled rejection.
-ready.catch(() => undefined);
 
 function post(message: SynthesisMessage, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -106,9 +105,8 @@ function rawJob(task: SynthesisTask): void {
   });
 }
 
-/** Piscina's entry: runs one job; its audio goes out as messages, the result is only a receipt. */
-export default async function run(task: SynthesisTask): Promise<EspeakCatalogue | undefined> {
-  await ready;
+/** Runs one job; its audio goes out as messages, the result is only a receipt. */
+async function run(task: SynthesisTask): Promise<EspeakCatalogue | undefined> {
   if (task.kind === 'catalogue') return tts.catalogue();
   if (Atomics.load(task.cancel, 0) !== 0) {
     post({ id: task.id, type: 'end', stopped: true });
@@ -125,3 +123,17 @@ export default async function run(task: SynthesisTask): Promise<EspeakCatalogue 
   }
   return undefined;
 }
+
+/**
+ * Piscina's entry, once the engine is warm: a worker the pool starts under load takes no job
+ * before then, so a job never waits behind a cold start (or its slow first, unoptimised calls)
+ * while a warm worker is about to free. An engine that fails to load fails every job of this
+ * worker with its error (the pool's start-up check reports it), rather than the worker exiting
+ * and being restarted over and over.
+ */
+export default ready.then(
+  () => run,
+  (error: unknown) => async (): Promise<never> => {
+    throw error;
+  },
+);

@@ -147,7 +147,10 @@ const audioGenerationSection = z.strictObject({
   // eSpeak, silence, resampling and chunking in worker threads, off the event loop.
   synthesis_workers: z.strictObject({
     enabled: z.boolean(),
-    count: nonNegativeInt, // 0: one per available core
+    count: nonNegativeInt, // the most threads, under load; 0: one per available core
+    idle_count: nonNegativeInt, // threads kept warm while idle (at most count)
+    idle_timeout_ms: positiveInt, // a thread beyond idle_count stops after this long without a job
+    young_generation_mb: z.number().int().min(1).max(1024), // V8's young generation per worker
     conversion_threads: positiveInt,
     batch_bytes: z.number().int().min(0).max(1 << 24), // a job's chunks after its first, batched per message to the event loop
   }),

@@ -6,6 +6,7 @@ import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
 import { splitForSynthesis } from '../text-segments.js';
 import { normaliseTag, selectVoice, type VoiceLookup } from '../voice-select.js';
 import { loadNativeEspeak, NativeLock } from './espeak-native.js';
+import { lazyDataOptions } from './espeak-wasm-data.js';
 
 /**
  * eSpeak NG compiled to WebAssembly: offline, in-process, about a hundred times faster than
@@ -201,7 +202,7 @@ export class EspeakTts implements TtsProvider {
       }
     }
     const { default: init } = await import('@echogarden/espeak-ng-emscripten');
-    const module = await init();
+    const module = await init(lazyDataOptions());
     return { worker: new module.eSpeakNGWorker(), build: 'wasm' };
   }
 
