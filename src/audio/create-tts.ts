@@ -31,6 +31,7 @@ function engine(name: TtsEngineName, audio: AudioConfig, options: CreateTtsOptio
       if (!audio.synthesis_workers.enabled) return new EspeakTts(espeakOptionsFromConfig(audio));
       return new PooledEspeakTts({
         workers: audio.synthesis_workers.count,
+        clauseMinChars: audio.synthesis_workers.clause_min_chars,
         espeak: espeakOptionsFromConfig(audio),
         render: renderOptionsFromConfig(audio),
         logger: options.logger,

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina, type TaskQueue } from 'piscina';
 import type { Logger } from 'pino';
 import { AppError, toAppError, type ErrorKind } from '../errors.js';
+import { clauseParts } from '../text-processing/clause-marks.js';
 import type { PlaybackClock } from './playback-clock.js';
 import type { Pcm } from './provider.js';
 import { NativeLock, pinNativeLibrary } from './providers/espeak-native.js';
@@ -18,7 +19,11 @@ import { workerModule } from './worker-file.js';
  *
  * Jobs wait in a deadline queue: a stream's first segment before anything else, then the job
  * of the stream that runs out of audio soonest (`PlaybackClock.deadline`), so one stream's
- * look-ahead never delays another's next sentence that is about to be needed.
+ * look-ahead never delays another's next sentence that is about to be needed. A long segment is
+ * synthesized clause by clause (`clauseMinChars`): each clause goes back into the queue with its
+ * stream's deadline as it then stands, so under load other streams' urgent audio is made between
+ * two clauses of a long sentence instead of waiting for all of it. The clauses of a job run one
+ * after another (the next is queued when the one before has ended), so its audio stays in order.
  *
  * Cancellation: a job whose reader stops (an interrupt, a client gone) is taken out of the queue
  * if it has not started; a running one sees its cancel flag at the engine's next block and
@@ -31,6 +36,13 @@ export interface SynthesisPoolOptions {
   readonly workers: number;
   readonly espeak: EspeakOptions;
   readonly render: RenderOptions;
+  /**
+   * A spoken segment is synthesized in parts cut at its clause boundaries, each at least this
+   * many characters, each a job of its own in the queue (`audio_generation.synthesis_workers.
+   * clause_min_chars`); absent or 0: whole segments. Each part is its own utterance, so the seam
+   * between two is the silence pad twice, as between sentences.
+   */
+  readonly clauseMinChars?: number;
   readonly logger?: Logger;
 }
 
@@ -103,12 +115,21 @@ function payloadOf(task: QueuedTask): object {
 }
 
 interface Job {
-  readonly task: SynthesisTask;
+  readonly id: number;
+  readonly kind: 'render' | 'raw';
+  readonly voice: string;
+  readonly cancel: Int32Array;
   readonly clock: PlaybackClock | undefined;
+  /** The texts still to synthesize after `part`, in order (clauses of a long segment). */
+  readonly rest: string[];
+  /** The part in the queue or on a worker: the queue knows it by this object. */
+  part: SynthesisTask;
   readonly out: Array<AudioPiece | Pcm>;
+  /** A worker began its first part. */
+  begun: boolean;
   done: boolean;
   error: AppError | undefined;
-  /** The worker thread running it, once started (to free the native lock if it dies). */
+  /** The worker thread running its part, once started (to free the native lock if it dies). */
   threadId: number | undefined;
   wake: (() => void) | undefined;
 }
@@ -196,7 +217,7 @@ export class SynthesisPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const job of this.#jobs.values()) Atomics.store(job.task.cancel, 0, 1);
+    for (const job of this.#jobs.values()) Atomics.store(job.cancel, 0, 1);
     await this.#piscina.destroy();
   }
 
@@ -209,27 +230,21 @@ export class SynthesisPool {
   async *#stream(kind: 'render' | 'raw', text: string, voice: string, signal: AbortSignal, clock?: PlaybackClock): AsyncGenerator<AudioPiece | Pcm> {
     if (signal.aborted) throw toAppError(signal.reason, signal);
     if (this.#closed) throw new AppError('unavailable', 'the speech engine is shutting down');
-    const task: SynthesisTask = { id: this.#nextId++, kind, text, voice, cancel: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
-    const job: Job = { task, clock, out: [], done: false, error: undefined, threadId: undefined, wake: undefined };
-    this.#jobs.set(task.id, job);
-    this.#schedules.set(task, { seq: task.id, clock });
+    // Engine PCM (`raw`) is converted as one utterance by its reader: its pauses come from the
+    // engine, which ends a clause said alone without one, so it stays whole.
+    const parts = kind === 'render' ? clauseParts(text, this.#options.clauseMinChars ?? 0) : [];
+    const cancel = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    const id = this.#nextId++;
+    const first: SynthesisTask = { id, kind, text: parts[0] ?? text, voice, cancel };
+    const job: Job = { id, kind, voice, cancel, clock, rest: parts.slice(1), part: first, out: [], begun: false, done: false, error: undefined, threadId: undefined, wake: undefined };
+    this.#jobs.set(id, job);
     const wake = () => {
       const resume = job.wake;
       job.wake = undefined;
       resume?.();
     };
     signal.addEventListener('abort', wake, { once: true });
-    this.#piscina.run(task).then(
-      () => undefined,
-      (error: unknown) => {
-        if (job.done) return;
-        // The worker died under the job (or the pool closed): the pool starts another worker.
-        if (job.threadId !== undefined) NativeLock.releaseFor(this.#nativeLock, job.threadId);
-        this.stats.crashed++;
-        this.#options.logger?.error({ err: error, job: task.id }, 'speech worker stopped during a synthesis');
-        this.#finish(job, new AppError('unavailable', 'the speech engine stopped unexpectedly', { cause: error }));
-      },
-    );
+    this.#runPart(job, first);
     try {
       for (;;) {
         if (signal.aborted) throw toAppError(signal.reason, signal);
@@ -247,13 +262,32 @@ export class SynthesisPool {
     } finally {
       signal.removeEventListener('abort', wake);
       if (!job.done) {
-        // Not started: out of the queue, never run. Running: stops at the engine's next block.
-        if (this.#queue.drop(task)) this.stats.droppedQueued++;
-        Atomics.store(task.cancel, 0, 1);
+        // Not started: out of the queue, never run. Running: stops at the engine's next block,
+        // and no later part is queued (the job is no longer known when its part ends).
+        if (this.#queue.drop(job.part)) this.stats.droppedQueued++;
+        Atomics.store(cancel, 0, 1);
       }
-      this.#jobs.delete(task.id);
+      this.#jobs.delete(id);
       job.out.length = 0;
     }
+  }
+
+  /** Queues one part of a job. Its place: the job's arrival (`seq`) and its stream's deadline. */
+  #runPart(job: Job, task: SynthesisTask): void {
+    job.part = task;
+    this.#schedules.set(task, { seq: job.id, clock: job.clock });
+    this.#piscina.run(task).then(
+      () => undefined,
+      (error: unknown) => {
+        // Settled already, or this part had ended and the next one is elsewhere.
+        if (job.done || job.part !== task) return;
+        // The worker died under the job (or the pool closed): the pool starts another worker.
+        if (job.threadId !== undefined) NativeLock.releaseFor(this.#nativeLock, job.threadId);
+        this.stats.crashed++;
+        this.#options.logger?.error({ err: error, job: job.id }, 'speech worker stopped during a synthesis');
+        this.#finish(job, new AppError('unavailable', 'the speech engine stopped unexpectedly', { cause: error }));
+      },
+    );
   }
 
   #finish(job: Job, error?: AppError): void {
@@ -266,12 +300,12 @@ export class SynthesisPool {
   }
 
   #onMessage(message: SynthesisMessage): void {
-    if (message.type === 'start') this.stats.started++;
+    const job = this.#jobs.get(message.id);
+    if (message.type === 'start' && job?.begun !== true) this.stats.started++;
     if (message.type === 'end') {
       if (message.stopped) this.stats.stoppedRunning++;
-      else this.stats.completed++;
+      else if (job === undefined || job.rest.length === 0) this.stats.completed++;
     }
-    const job = this.#jobs.get(message.id);
     if (job === undefined) {
       // A job its reader already left: what it still sends is dropped.
       if (message.type === 'chunks') this.stats.discardedFrames += message.frames.reduce((sum, n) => sum + n, 0);
@@ -279,6 +313,7 @@ export class SynthesisPool {
     }
     switch (message.type) {
       case 'start':
+        job.begun = true;
         job.threadId = message.threadId;
         return;
       case 'chunks': {
@@ -299,9 +334,12 @@ export class SynthesisPool {
         job.out.push({ samples: message.samples, sampleRate: message.sampleRate, channels: 1 });
         job.clock?.produced(message.samples.length / message.sampleRate);
         break;
-      case 'end':
-        this.#finish(job);
+      case 'end': {
+        const text = message.stopped ? undefined : job.rest.shift();
+        if (text === undefined) this.#finish(job);
+        else this.#runPart(job, { id: job.id, kind: job.kind, text, voice: job.voice, cancel: job.cancel });
         return;
+      }
       case 'error':
         this.#finish(job, new AppError(message.kind as ErrorKind, message.message));
         return;

@@ -147,6 +147,7 @@ const audioGenerationSection = z.strictObject({
     enabled: z.boolean(),
     count: nonNegativeInt, // 0: one per available core
     conversion_threads: positiveInt,
+    clause_min_chars: nonNegativeInt, // 0: whole segments
   }),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',
