@@ -32,6 +32,7 @@ function engine(name: TtsEngineName, audio: AudioConfig, options: CreateTtsOptio
       return new PooledEspeakTts({
         workers: audio.synthesis_workers.count,
         clauseMinChars: audio.synthesis_workers.clause_min_chars,
+        sliceSec: audio.synthesis_workers.slice_sec,
         espeak: espeakOptionsFromConfig(audio),
         render: renderOptionsFromConfig(audio),
         logger: options.logger,

@@ -38,6 +38,7 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
       espeak: { ...espeakOptionsFromConfig(audio), engine: 'wasm' },
       render: renderOptionsFromConfig(audio),
       clauseMinChars: audio.synthesis_workers.clause_min_chars,
+      sliceSec: audio.synthesis_workers.slice_sec,
     });
     await pool.start();
   });
@@ -121,10 +122,18 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
     assert.ok(Math.abs(frames(whole) - expected) < whole[0]!.frames / 4, `${frames(whole)} vs ${expected} frames`);
   });
 
-  it('another stream about to run dry is served between two clauses of a long segment', async () => {
+  it('another stream about to run dry is served before the rest of a long segment (between clauses or slices)', async () => {
     let now = 1_000_000;
     const clockAt = () => now;
-    const farAhead = new PlaybackClock(clockAt);
+    /** Counts the audio made for its stream. */
+    class CountingClock extends PlaybackClock {
+      made = 0;
+      override produced(seconds: number): void {
+        this.made += seconds;
+        super.produced(seconds);
+      }
+    }
+    const farAhead = new CountingClock(clockAt);
     farAhead.produced(30);
     farAhead.written();
     const nearlyDry = new PlaybackClock(clockAt);
@@ -132,19 +141,19 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
     nearlyDry.written();
     const full = (await all(pool.speak(CLAUSES.join(' '), 'en-us', never))).reduce((sum, p) => sum + p.frames / p.sampleRate, 0);
     const long = pool.speak(CLAUSES.join(' '), 'en-us', never, farAhead);
-    await long.next(); // its first clause is on the only worker
-    const before = farAhead.aheadSec();
+    await long.next(); // its first part is on the only worker
+    const before = farAhead.made - 30;
     let longMadeWhenServed = Number.NaN;
     const urgent = (async () => {
       for await (const _ of pool.speak(SHORT, 'en-us', never, nearlyDry)) {
         // Chunks reach the main thread one message at a time, and this runs before the next one.
-        if (Number.isNaN(longMadeWhenServed)) longMadeWhenServed = farAhead.aheadSec() - before;
+        if (Number.isNaN(longMadeWhenServed)) longMadeWhenServed = farAhead.made - 30;
       }
     })();
     now += 1000;
     for await (const _ of long); // reading on does not hold the worker: the queue decides
     await urgent;
-    assert.ok(longMadeWhenServed > 0, 'the clause that was running finished first');
+    assert.ok(longMadeWhenServed >= before && longMadeWhenServed > 0, 'the part that was running finished first');
     assert.ok(longMadeWhenServed < full - 0.5, `served after ${longMadeWhenServed.toFixed(2)} s of the long segment's ${full.toFixed(2)} s`);
   });
 

@@ -8,7 +8,7 @@ import type { Pcm } from './provider.js';
 import { NativeLock, pinNativeLibrary } from './providers/espeak-native.js';
 import type { EspeakCatalogue, EspeakOptions } from './providers/espeak.js';
 import type { AudioPiece } from './speech-output.js';
-import type { SynthesisMessage, SynthesisTask, SynthesisWorkerData } from './synthesis-worker.js';
+import type { PcmRest, SynthesisMessage, SynthesisTask, SynthesisWorkerData } from './synthesis-worker.js';
 import type { RenderOptions } from './utterance-renderer.js';
 import { workerModule } from './worker-file.js';
 
@@ -22,8 +22,12 @@ import { workerModule } from './worker-file.js';
  * look-ahead never delays another's next sentence that is about to be needed. A long segment is
  * synthesized clause by clause (`clauseMinChars`): each clause goes back into the queue with its
  * stream's deadline as it then stands, so under load other streams' urgent audio is made between
- * two clauses of a long sentence instead of waiting for all of it. The clauses of a job run one
- * after another (the next is queued when the one before has ended), so its audio stays in order.
+ * two clauses of a long sentence instead of waiting for all of it. Inside a clause, a job
+ * converts about `sliceSec` of audio, then the rest of the engine's PCM (cut in a pause between
+ * sounds) goes back into the queue the same way, each slice twice as long as the one before: the engine cannot stop and resume, but the
+ * conversion of audio not needed yet waits while other streams' first audio is made. The parts
+ * of a job run one after another (the next is queued when the one before has ended), so its
+ * audio stays in order.
  *
  * Cancellation: a job whose reader stops (an interrupt, a client gone) is taken out of the queue
  * if it has not started; a running one sees its cancel flag at the engine's next block and
@@ -43,6 +47,11 @@ export interface SynthesisPoolOptions {
    * between two is the silence pad twice, as between sentences.
    */
   readonly clauseMinChars?: number;
+  /**
+   * A job converts about this many seconds of audio, then the rest of its utterance goes back
+   * into the queue (`audio_generation.synthesis_workers.slice_sec`); absent or 0: all at once.
+   */
+  readonly sliceSec?: number;
   readonly logger?: Logger;
 }
 
@@ -120,8 +129,8 @@ interface Job {
   readonly voice: string;
   readonly cancel: Int32Array;
   readonly clock: PlaybackClock | undefined;
-  /** The texts still to synthesize after `part`, in order (clauses of a long segment). */
-  readonly rest: string[];
+  /** What is still to synthesize after `part`, in order: the rest of its utterance, then clauses. */
+  readonly rest: Array<string | PcmRest>;
   /** The part in the queue or on a worker: the queue knows it by this object. */
   part: SynthesisTask;
   readonly out: Array<AudioPiece | Pcm>;
@@ -235,7 +244,7 @@ export class SynthesisPool {
     const parts = kind === 'render' ? clauseParts(text, this.#options.clauseMinChars ?? 0) : [];
     const cancel = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const id = this.#nextId++;
-    const first: SynthesisTask = { id, kind, text: parts[0] ?? text, voice, cancel };
+    const first = this.#task(id, kind, parts[0] ?? text, voice, cancel);
     const job: Job = { id, kind, voice, cancel, clock, rest: parts.slice(1), part: first, out: [], begun: false, done: false, error: undefined, threadId: undefined, wake: undefined };
     this.#jobs.set(id, job);
     const wake = () => {
@@ -270,6 +279,12 @@ export class SynthesisPool {
       this.#jobs.delete(id);
       job.out.length = 0;
     }
+  }
+
+  #task(id: number, kind: Job['kind'], part: string | PcmRest, voice: string, cancel: Int32Array): SynthesisTask {
+    const sliceSec = kind === 'render' && this.#options.sliceSec ? this.#options.sliceSec : undefined;
+    if (typeof part === 'string') return { id, kind, text: part, voice, cancel, sliceSec };
+    return { id, kind, text: '', voice, cancel, sliceSec: part.sliceSec, rest: part };
   }
 
   /** Queues one part of a job. Its place: the job's arrival (`seq`) and its stream's deadline. */
@@ -334,10 +349,13 @@ export class SynthesisPool {
         job.out.push({ samples: message.samples, sampleRate: message.sampleRate, channels: 1 });
         job.clock?.produced(message.samples.length / message.sampleRate);
         break;
+      case 'rest':
+        job.rest.unshift(message.rest);
+        return;
       case 'end': {
-        const text = message.stopped ? undefined : job.rest.shift();
-        if (text === undefined) this.#finish(job);
-        else this.#runPart(job, { id: job.id, kind: job.kind, text, voice: job.voice, cancel: job.cancel });
+        const next = message.stopped ? undefined : job.rest.shift();
+        if (next === undefined) this.#finish(job);
+        else this.#runPart(job, this.#task(job.id, job.kind, next, job.voice, job.cancel));
         return;
       }
       case 'error':

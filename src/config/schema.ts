@@ -148,6 +148,7 @@ const audioGenerationSection = z.strictObject({
     count: nonNegativeInt, // 0: one per available core
     conversion_threads: positiveInt,
     clause_min_chars: nonNegativeInt, // 0: whole segments
+    slice_sec: z.number().min(0).max(60), // 0: a job converts all its audio at once
   }),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',

@@ -34,14 +34,16 @@ function sentencesOf(messages: readonly StreamResponse[], config: AudioConfig): 
       const current = out.at(-1);
       assert.ok(current !== undefined, 'audio comes after its sentence text');
       current.frames += data.length / 2;
-      // Only the last chunk of a clause part may be short: more short ones would be gaps. A
-      // chunk carrying a pause may be longer (audio_generation.max_chunk_bytes).
+      // Only the last chunk of a clause part or of a slice may be short: more short ones would be
+      // gaps. A chunk carrying a pause may be longer (audio_generation.max_chunk_bytes).
       assert.ok(data.length <= maxChunkBytes, `${data.length} bytes`);
       if (data.length < chunkBytes) current.short++;
     }
   }
+  const { clause_min_chars: clauseMinChars, slice_sec: sliceSec } = config.synthesis_workers;
   for (const sentence of out) {
-    const parts = clauseParts(sentence.text, config.synthesis_workers.clause_min_chars).length;
+    const slices = sliceSec > 0 ? Math.floor(sentence.frames / config.sample_rate / sliceSec) : 0;
+    const parts = clauseParts(sentence.text, clauseMinChars).length + slices;
     assert.ok(sentence.short <= parts, `"${sentence.text}": ${sentence.short} short chunks, ${parts} parts`);
   }
   return out;
