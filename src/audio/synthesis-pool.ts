@@ -22,12 +22,12 @@ import { workerModule } from './worker-file.js';
  * look-ahead never delays another's next sentence that is about to be needed. A long segment is
  * synthesized clause by clause (`clauseMinChars`): each clause goes back into the queue with its
  * stream's deadline as it then stands, so under load other streams' urgent audio is made between
- * two clauses of a long sentence instead of waiting for all of it. Inside a clause, a job
- * converts about `sliceSec` of audio, then the rest of the engine's PCM (cut in a pause between
- * sounds) goes back into the queue the same way, each slice twice as long as the one before: the engine cannot stop and resume, but the
- * conversion of audio not needed yet waits while other streams' first audio is made. The parts
- * of a job run one after another (the next is queued when the one before has ended), so its
- * audio stays in order.
+ * two clauses of a long sentence instead of waiting for all of it. With `sliceSec`, a job
+ * converts only about that much audio inside a clause, then the rest of the engine's PCM (cut in
+ * a pause between sounds) goes back into the queue the same way, each slice twice as long as the
+ * one before: the engine cannot stop and resume, but the conversion of audio not needed yet
+ * waits while other streams' first audio is made. The parts of a job run one after another (the
+ * next is queued when the one before has ended), so its audio stays in order.
  *
  * Cancellation: a job whose reader stops (an interrupt, a client gone) is taken out of the queue
  * if it has not started; a running one sees its cancel flag at the engine's next block and
