@@ -38,7 +38,7 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
       espeak: { ...espeakOptionsFromConfig(audio), engine: 'wasm' },
       render: renderOptionsFromConfig(audio),
       clauseMinChars: audio.synthesis_workers.clause_min_chars,
-      // Slices on (the shipped setting is off): every test here also runs jobs made in slices.
+      // Slices on whatever the shipped setting: every test here also runs jobs made in slices.
       sliceSec: 0.5,
     });
     await pool.start();

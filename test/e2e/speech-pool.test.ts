@@ -53,8 +53,8 @@ describe('speech in worker threads, over gRPC', () => {
   let t: TestServer;
   let tts: PooledEspeakTts;
   const llm = new RecordingLlm((request) => (request.prompt.startsWith('long') ? LONG : SENTENCES.join(' ')));
-  // Slices on (shipped: off), so the parts of one sentence run on either worker, in any order
-  // between streams, and must still come out whole and in order.
+  // Slices on whatever the shipped setting, so the parts of one sentence run on either worker, in
+  // any order between streams, and must still come out whole and in order.
   const config = testConfig({ audio_generation: { synthesis_workers: { enabled: true, count: 2, slice_sec: 0.5 }, espeak: { engine: 'wasm' } } });
   before(async () => {
     const made = createTts(config.audio_generation);
