@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { concatSamples } from './silence.js';
 
 /**
  * Cutting PCM into the pieces sent as `audio_chunk`s: exact `chunk_bytes` (rounded down to whole
@@ -58,16 +59,6 @@ function toLittleEndian(samples: Int16Array): Buffer {
   return data;
 }
 
-function concat(parts: readonly Int16Array[]): Int16Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /**
  * Interleaved int16 `samples` in pieces of `framesPerChunk(chunkBytes, channels)` frames, the
@@ -166,7 +157,7 @@ export class PcmChunker {
           merged.push(quiet.shift()!);
         }
         this.#held = undefined;
-        this.#send(concat(merged), out);
+        this.#send(concatSamples(merged), out);
       }
       // Nothing audible at all: nothing to hear, nothing sent.
       if (this.#sent) this.#sendMarked(quiet, out);
@@ -201,7 +192,7 @@ export class PcmChunker {
     let from = run.length;
     while (from > 0 && length + run[from - 1]!.length <= this.#maxSamples) length += run[--from]!.length;
     this.#sendMarked(run.slice(0, from), out);
-    this.#held = concat([...run.slice(from), piece]);
+    this.#held = concatSamples([...run.slice(from), piece]);
   }
 
   #send(piece: Int16Array, out: Int16Array[]): void {
@@ -216,7 +207,7 @@ export class PcmChunker {
     let length = 0;
     const emit = () => {
       if (group.length === 0) return;
-      this.#send(this.#mark(concat(group)), out);
+      this.#send(this.#mark(concatSamples(group)), out);
       group = [];
       length = 0;
     };

@@ -35,6 +35,8 @@ function engine(name: TtsEngineName, audio: AudioConfig, options: CreateTtsOptio
         idleWorkers: audio.synthesis_workers.idle_count,
         idleTimeoutMs: audio.synthesis_workers.idle_timeout_ms,
         youngGenerationMb: audio.synthesis_workers.young_generation_mb,
+        clauseMinChars: audio.synthesis_workers.clause_min_chars,
+        sliceSec: audio.synthesis_workers.slice_sec,
         espeak: espeakOptionsFromConfig(audio),
         render: renderOptionsFromConfig(audio),
         logger: options.logger,

@@ -37,11 +37,50 @@ export function joinSamples(a: Int16Array, b: Int16Array): Int16Array {
   return out;
 }
 
+/** The parts one after another in one array (the part itself when there is only one). */
+export function concatSamples(parts: readonly Int16Array[]): Int16Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Int16Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 /** Index of the last frame that is not silent, or -1 when all are. */
 export function lastLoudFrame(samples: Int16Array, channels: number, threshold: number): number {
   let frame = Math.floor(samples.length / channels) - 1;
   while (frame >= 0 && !isLoud(samples, frame, channels, threshold)) frame--;
   return frame;
+}
+
+/**
+ * Where speech can be cut without a click: a frame inside the first run of at least `minFrames`
+ * silent frames that has audible audio after it, as near its middle as the alignment allows;
+ * -1 when there is none. Aligned: `(phase + cut) % align === 0` (a resampler restarted there
+ * puts its output samples where a continuous one would have).
+ */
+export function pauseCut(samples: Int16Array, channels: number, threshold: number, minFrames: number, align = 1, phase = 0): number {
+  const frames = Math.floor(samples.length / channels);
+  let run = 0;
+  for (let frame = 0; frame < frames; frame++) {
+    if (!isLoud(samples, frame, channels, threshold)) {
+      run++;
+      continue;
+    }
+    const start = frame - run;
+    run = 0;
+    if (frame - start < minFrames) continue;
+    const middle = start + Math.floor((frame - start) / 2);
+    const cut = middle - ((((phase + middle) % align) + align) % align);
+    const later = cut + align;
+    for (const c of later - middle < middle - cut ? [later, cut] : [cut, later]) if (c > start && c < frame) return c;
+  }
+  return -1;
 }
 
 /** Frames of `padMs` at `sampleRate`. */

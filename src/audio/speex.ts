@@ -1,5 +1,6 @@
 import type { SpeexResamplerModule } from '@echogarden/speex-resampler-wasm';
 import { AppError } from '../errors.js';
+import { concatSamples } from './silence.js';
 
 /**
  * The SpeexDSP resampler (WebAssembly, int16 in and out) as a stateful converter of one
@@ -83,19 +84,6 @@ function reserve(heap: Heap, inputSamples: number, outputSamples: number): Scrat
   return scratch;
 }
 
-function concat(parts: readonly Int16Array[]): Int16Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Int16Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** States that were never destroyed (an utterance abandoned mid-way) are freed once collected. */
 const leaked = new FinalizationRegistry<{ module: SpeexResamplerModule; state: number }>(({ module, state }) =>
@@ -155,6 +143,11 @@ export class SpeexConverter {
     return new SpeexConverter(heap, state, channels, fromRate, toRate);
   }
 
+  /** Frames of the signal taken so far. */
+  get inputFrames(): number {
+    return this.#inputFrames;
+  }
+
   /** The output that the input so far determines; the last few frames wait for `end()`. */
   push(samples: Int16Array): Int16Array {
     const frames = Math.floor(samples.length / this.channels);
@@ -175,7 +168,7 @@ export class SpeexConverter {
     }
     const missing = total - this.#outputFrames;
     this.reset();
-    const tail = concat(parts);
+    const tail = concatSamples(parts);
     // #outputFrames counted the tail too: cut it back to the signal's own length.
     const keep = Math.max(0, tail.length / this.channels + missing) * this.channels;
     return keep === tail.length ? tail : tail.subarray(0, keep);
@@ -228,6 +221,6 @@ export class SpeexConverter {
       done += consumed;
       this.#outputFrames += made;
     }
-    return concat(parts);
+    return concatSamples(parts);
   }
 }

@@ -13,6 +13,8 @@ const audio = loadConfig({ env: {} }).audio_generation;
 /** Minutes of speech: its synthesis takes seconds, long enough to stop it half-way. */
 const LONG = Array.from({ length: 60 }, (_, i) => `This is sentence number ${i + 1} of a very long text that goes on and on.`).join(' ');
 const SHORT = 'A short sentence.';
+/** Three clauses of at least 20 characters: three parts with the shipped `clause_min_chars`. */
+const CLAUSES = ['If you would like to hear more,', 'I can tell you about its history,', 'its food or its parks.'];
 
 async function all(pieces: AsyncIterable<AudioPiece>): Promise<AudioPiece[]> {
   const out: AudioPiece[] = [];
@@ -31,7 +33,14 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
   let pool: SynthesisPool;
   const never = new AbortController().signal;
   before(async () => {
-    pool = new SynthesisPool({ workers: 1, espeak: { ...espeakOptionsFromConfig(audio), engine: 'wasm' }, render: renderOptionsFromConfig(audio) });
+    pool = new SynthesisPool({
+      workers: 1,
+      espeak: { ...espeakOptionsFromConfig(audio), engine: 'wasm' },
+      render: renderOptionsFromConfig(audio),
+      clauseMinChars: audio.synthesis_workers.clause_min_chars,
+      // Slices on whatever the shipped setting: every test here also runs jobs made in slices.
+      sliceSec: 0.5,
+    });
     await pool.start();
   });
   after(() => pool.close());
@@ -102,6 +111,59 @@ describe('SynthesisPool (one worker, WASM eSpeak)', () => {
     await blocker.return(undefined); // frees the worker: the queue decides who goes next
     await Promise.all(jobs);
     assert.deepEqual(order, ['first segment', 'nearly dry', 'far ahead']);
+  });
+
+  it('a segment is made clause by clause: its audio is as long as its clauses said one by one', async () => {
+    const whole = await all(pool.speak(CLAUSES.join(' '), 'en-us', never));
+    const alone = await Promise.all(CLAUSES.map((clause) => all(pool.speak(clause, 'en-us', never))));
+    // Each clause is an utterance ending in its own (short) last chunk.
+    assert.ok(whole.length >= CLAUSES.length);
+    // eSpeak's audio varies by a few samples from call to call; a clause more or less would not.
+    const expected = alone.reduce((sum, pieces) => sum + frames(pieces), 0);
+    assert.ok(Math.abs(frames(whole) - expected) < whole[0]!.frames / 4, `${frames(whole)} vs ${expected} frames`);
+  });
+
+  it('another stream about to run dry is served before the rest of a long segment (between clauses or slices)', async () => {
+    let now = 1_000_000;
+    const clockAt = () => now;
+    /** Counts the audio made for its stream. */
+    class CountingClock extends PlaybackClock {
+      made = 0;
+      override produced(seconds: number): void {
+        this.made += seconds;
+        super.produced(seconds);
+      }
+    }
+    const farAhead = new CountingClock(clockAt);
+    farAhead.produced(30);
+    farAhead.written();
+    const nearlyDry = new PlaybackClock(clockAt);
+    nearlyDry.produced(2);
+    nearlyDry.written();
+    const full = (await all(pool.speak(CLAUSES.join(' '), 'en-us', never))).reduce((sum, p) => sum + p.frames / p.sampleRate, 0);
+    const long = pool.speak(CLAUSES.join(' '), 'en-us', never, farAhead);
+    await long.next(); // its first part is on the only worker
+    const before = farAhead.made - 30;
+    let longMadeWhenServed = Number.NaN;
+    const urgent = (async () => {
+      for await (const _ of pool.speak(SHORT, 'en-us', never, nearlyDry)) {
+        // Chunks reach the main thread one message at a time, and this runs before the next one.
+        if (Number.isNaN(longMadeWhenServed)) longMadeWhenServed = farAhead.made - 30;
+      }
+    })();
+    now += 1000;
+    for await (const _ of long); // reading on does not hold the worker: the queue decides
+    await urgent;
+    assert.ok(longMadeWhenServed >= before && longMadeWhenServed > 0, 'the part that was running finished first');
+    assert.ok(longMadeWhenServed < full - 0.5, `served after ${longMadeWhenServed.toFixed(2)} s of the long segment's ${full.toFixed(2)} s`);
+  });
+
+  it('a multi-clause job that is left: its running clause stops and its later clauses never start', async () => {
+    const before = { ...pool.stats };
+    for await (const _ of pool.speak(CLAUSES.join(' '), 'en-us', never)) break;
+    assert.ok((await all(pool.speak(SHORT, 'en-us', never))).length > 0);
+    assert.equal(pool.stats.started, before.started + 2, 'the left job and the short one');
+    assert.equal(pool.stats.completed, before.completed + 1, 'only the short job ran to its end');
   });
 
   it('a worker that dies fails its job as unavailable, and a new worker takes the next one', async () => {

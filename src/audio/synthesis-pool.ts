@@ -1,13 +1,14 @@
 import { Piscina, type TaskQueue } from 'piscina';
 import type { Logger } from 'pino';
 import { AppError, toAppError, type ErrorKind } from '../errors.js';
+import { clauseParts } from '../text-processing/clause-marks.js';
 import type { PlaybackClock } from './playback-clock.js';
 import { poolSizing, warmWorkerBalancer, type PoolSizing, type PoolSizingOptions } from './pool-sizing.js';
 import type { Pcm } from './provider.js';
 import { NativeLock, pinNativeLibrary } from './providers/espeak-native.js';
 import type { EspeakCatalogue, EspeakOptions } from './providers/espeak.js';
 import type { AudioPiece } from './speech-output.js';
-import type { SynthesisMessage, SynthesisTask, SynthesisWorkerData } from './synthesis-worker.js';
+import type { PcmRest, SynthesisMessage, SynthesisTask, SynthesisWorkerData } from './synthesis-worker.js';
 import type { RenderOptions } from './utterance-renderer.js';
 import { workerModule } from './worker-file.js';
 
@@ -19,7 +20,15 @@ import { workerModule } from './worker-file.js';
  *
  * Jobs wait in a deadline queue: a stream's first segment before anything else, then the job
  * of the stream that runs out of audio soonest (`PlaybackClock.deadline`), so one stream's
- * look-ahead never delays another's next sentence that is about to be needed.
+ * look-ahead never delays another's next sentence that is about to be needed. A long segment is
+ * synthesized clause by clause (`clauseMinChars`): each clause goes back into the queue with its
+ * stream's deadline as it then stands, so under load other streams' urgent audio is made between
+ * two clauses of a long sentence instead of waiting for all of it. With `sliceSec`, a job
+ * converts only about that much audio inside a clause, then the rest of the engine's PCM (cut in
+ * a pause between sounds) goes back into the queue the same way, each slice twice as long as the
+ * one before: the engine cannot stop and resume, but the conversion of audio not needed yet
+ * waits while other streams' first audio is made. The parts of a job run one after another (the
+ * next is queued when the one before has ended), so its audio stays in order.
  *
  * Cancellation: a job whose reader stops (an interrupt, a client gone) is taken out of the queue
  * if it has not started; a running one sees its cancel flag at the engine's next block and
@@ -36,6 +45,18 @@ export interface SynthesisPoolOptions extends PoolSizingOptions {
   readonly batchBytes?: number;
   readonly espeak: EspeakOptions;
   readonly render: RenderOptions;
+  /**
+   * A spoken segment is synthesized in parts cut at its clause boundaries, each at least this
+   * many characters, each a job of its own in the queue (`audio_generation.synthesis_workers.
+   * clause_min_chars`); absent or 0: whole segments. Each part is its own utterance, so the seam
+   * between two is the silence pad twice, as between sentences.
+   */
+  readonly clauseMinChars?: number;
+  /**
+   * A job converts about this many seconds of audio, then the rest of its utterance goes back
+   * into the queue (`audio_generation.synthesis_workers.slice_sec`); absent or 0: all at once.
+   */
+  readonly sliceSec?: number;
   readonly logger?: Logger;
 }
 
@@ -108,12 +129,21 @@ function payloadOf(task: QueuedTask): object {
 }
 
 interface Job {
-  readonly task: SynthesisTask;
+  readonly id: number;
+  readonly kind: 'render' | 'raw';
+  readonly voice: string;
+  readonly cancel: Int32Array;
   readonly clock: PlaybackClock | undefined;
+  /** What is still to synthesize after `part`, in order: the rest of its utterance, then clauses. */
+  readonly rest: Array<string | PcmRest>;
+  /** The part in the queue or on a worker: the queue knows it by this object. */
+  part: SynthesisTask;
   readonly out: Array<AudioPiece | Pcm>;
+  /** A worker began its first part. */
+  begun: boolean;
   done: boolean;
   error: AppError | undefined;
-  /** The worker thread running it, once started (to free the native lock if it dies). */
+  /** The worker thread running its part, once started (to free the native lock if it dies). */
   threadId: number | undefined;
   wake: (() => void) | undefined;
 }
@@ -214,7 +244,7 @@ export class SynthesisPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const job of this.#jobs.values()) Atomics.store(job.task.cancel, 0, 1);
+    for (const job of this.#jobs.values()) Atomics.store(job.cancel, 0, 1);
     await this.#piscina.destroy();
   }
 
@@ -227,27 +257,21 @@ export class SynthesisPool {
   async *#stream(kind: 'render' | 'raw', text: string, voice: string, signal: AbortSignal, clock?: PlaybackClock): AsyncGenerator<AudioPiece | Pcm> {
     if (signal.aborted) throw toAppError(signal.reason, signal);
     if (this.#closed) throw new AppError('unavailable', 'the speech engine is shutting down');
-    const task: SynthesisTask = { id: this.#nextId++, kind, text, voice, cancel: new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) };
-    const job: Job = { task, clock, out: [], done: false, error: undefined, threadId: undefined, wake: undefined };
-    this.#jobs.set(task.id, job);
-    this.#schedules.set(task, { seq: task.id, clock });
+    // Engine PCM (`raw`) is converted as one utterance by its reader: its pauses come from the
+    // engine, which ends a clause said alone without one, so it stays whole.
+    const parts = kind === 'render' ? clauseParts(text, this.#options.clauseMinChars ?? 0) : [];
+    const cancel = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    const id = this.#nextId++;
+    const first = this.#task(id, kind, parts[0] ?? text, voice, cancel);
+    const job: Job = { id, kind, voice, cancel, clock, rest: parts.slice(1), part: first, out: [], begun: false, done: false, error: undefined, threadId: undefined, wake: undefined };
+    this.#jobs.set(id, job);
     const wake = () => {
       const resume = job.wake;
       job.wake = undefined;
       resume?.();
     };
     signal.addEventListener('abort', wake, { once: true });
-    this.#piscina.run(task).then(
-      () => undefined,
-      (error: unknown) => {
-        if (job.done) return;
-        // The worker died under the job (or the pool closed): the pool starts another worker.
-        if (job.threadId !== undefined) NativeLock.releaseFor(this.#nativeLock, job.threadId);
-        this.stats.crashed++;
-        this.#options.logger?.error({ err: error, job: task.id }, 'speech worker stopped during a synthesis');
-        this.#finish(job, new AppError('unavailable', 'the speech engine stopped unexpectedly', { cause: error }));
-      },
-    );
+    this.#runPart(job, first);
     try {
       for (;;) {
         if (signal.aborted) throw toAppError(signal.reason, signal);
@@ -265,13 +289,38 @@ export class SynthesisPool {
     } finally {
       signal.removeEventListener('abort', wake);
       if (!job.done) {
-        // Not started: out of the queue, never run. Running: stops at the engine's next block.
-        if (this.#queue.drop(task)) this.stats.droppedQueued++;
-        Atomics.store(task.cancel, 0, 1);
+        // Not started: out of the queue, never run. Running: stops at the engine's next block,
+        // and no later part is queued (the job is no longer known when its part ends).
+        if (this.#queue.drop(job.part)) this.stats.droppedQueued++;
+        Atomics.store(cancel, 0, 1);
       }
-      this.#jobs.delete(task.id);
+      this.#jobs.delete(id);
       job.out.length = 0;
     }
+  }
+
+  #task(id: number, kind: Job['kind'], part: string | PcmRest, voice: string, cancel: Int32Array): SynthesisTask {
+    const sliceSec = kind === 'render' && this.#options.sliceSec ? this.#options.sliceSec : undefined;
+    if (typeof part === 'string') return { id, kind, text: part, voice, cancel, sliceSec };
+    return { id, kind, text: '', voice, cancel, sliceSec: part.sliceSec, rest: part };
+  }
+
+  /** Queues one part of a job. Its place: the job's arrival (`seq`) and its stream's deadline. */
+  #runPart(job: Job, task: SynthesisTask): void {
+    job.part = task;
+    this.#schedules.set(task, { seq: job.id, clock: job.clock });
+    this.#piscina.run(task).then(
+      () => undefined,
+      (error: unknown) => {
+        // Settled already, or this part had ended and the next one is elsewhere.
+        if (job.done || job.part !== task) return;
+        // The worker died under the job (or the pool closed): the pool starts another worker.
+        if (job.threadId !== undefined) NativeLock.releaseFor(this.#nativeLock, job.threadId);
+        this.stats.crashed++;
+        this.#options.logger?.error({ err: error, job: job.id }, 'speech worker stopped during a synthesis');
+        this.#finish(job, new AppError('unavailable', 'the speech engine stopped unexpectedly', { cause: error }));
+      },
+    );
   }
 
   #finish(job: Job, error?: AppError): void {
@@ -284,12 +333,12 @@ export class SynthesisPool {
   }
 
   #onMessage(message: SynthesisMessage): void {
-    if (message.type === 'start') this.stats.started++;
+    const job = this.#jobs.get(message.id);
+    if (message.type === 'start' && job?.begun !== true) this.stats.started++;
     if (message.type === 'end') {
       if (message.stopped) this.stats.stoppedRunning++;
-      else this.stats.completed++;
+      else if (job === undefined || job.rest.length === 0) this.stats.completed++;
     }
-    const job = this.#jobs.get(message.id);
     if (job === undefined) {
       // A job its reader already left: what it still sends is dropped.
       if (message.type === 'chunks') this.stats.discardedFrames += message.frames.reduce((sum, n) => sum + n, 0);
@@ -297,6 +346,7 @@ export class SynthesisPool {
     }
     switch (message.type) {
       case 'start':
+        job.begun = true;
         job.threadId = message.threadId;
         return;
       case 'chunks': {
@@ -317,9 +367,15 @@ export class SynthesisPool {
         job.out.push({ samples: message.samples, sampleRate: message.sampleRate, channels: 1 });
         job.clock?.produced(message.samples.length / message.sampleRate);
         break;
-      case 'end':
-        this.#finish(job);
+      case 'rest':
+        job.rest.unshift(message.rest);
         return;
+      case 'end': {
+        const next = message.stopped ? undefined : job.rest.shift();
+        if (next === undefined) this.#finish(job);
+        else this.#runPart(job, this.#task(job.id, job.kind, next, job.voice, job.cancel));
+        return;
+      }
       case 'error':
         this.#finish(job, new AppError(message.kind as ErrorKind, message.message));
         return;

@@ -4,6 +4,7 @@ import { ChunkBatch } from './chunk-batch.js';
 import type { PcmChunk } from './chunker.js';
 import { EspeakTts, type EspeakCatalogue, type EspeakOptions } from './providers/espeak.js';
 import { loadSpeex } from './speex.js';
+import { concatSamples } from './silence.js';
 import { UtteranceRenderer, type RenderOptions } from './utterance-renderer.js';
 
 /**
@@ -15,6 +16,13 @@ import { UtteranceRenderer, type RenderOptions } from './utterance-renderer.js';
  * first chunk leaves a few milliseconds after its synthesis starts, and the rest in batches
  * (`ChunkBatch`). A job stops between two blocks once the main thread sets its cancel flag; the
  * chunks it still held are dropped with it.
+ *
+ * A `render` job with `sliceSec` converts about that much audio, then cuts the utterance in the
+ * next pause between sounds and hands the engine's PCM after the cut back to the pool (`rest`),
+ * which queues it as the next job of the same stream: the engine itself cannot stop half-way and
+ * resume, but the conversion (resampling, chunks) of the rest waits for its turn. Each slice of
+ * an utterance is twice as long as the one before: the first audio is cheap, and a long
+ * utterance still costs only a few round trips.
  */
 
 /** What the pool gives every worker. */
@@ -35,6 +43,20 @@ export interface SynthesisTask {
   readonly text: string;
   readonly voice: string;
   readonly cancel: Int32Array;
+  /** `render`: after about this many seconds of audio the rest goes back to the pool; absent: none. */
+  readonly sliceSec?: number;
+  /** `render` this engine PCM (the rest of an utterance an earlier slice began) instead of `text`. */
+  readonly rest?: PcmRest;
+}
+
+/** Engine PCM after a slice's cut (mono). */
+export interface PcmRest {
+  readonly samples: Int16Array;
+  readonly sampleRate: number;
+  /** The slices before it rendered audible audio: its start is not trimmed. */
+  readonly continuing: boolean;
+  /** Its job's `sliceSec`: twice the slice before, so an utterance costs few slices. */
+  readonly sliceSec: number;
 }
 
 /** Messages on the worker's parentPort, in order per job: start, audio…, then end or error. */
@@ -44,6 +66,8 @@ export type SynthesisMessage =
   | { readonly id: number; readonly type: 'chunks'; readonly bytes: ArrayBuffer; readonly frames: readonly number[] }
   /** `raw`: engine PCM at `sampleRate`, mono. */
   | { readonly id: number; readonly type: 'pcm'; readonly samples: Int16Array; readonly sampleRate: number }
+  /** `render` with `sliceSec`: the utterance goes on with this PCM in another job (sent before `end`). */
+  | { readonly id: number; readonly type: 'rest'; readonly rest: PcmRest }
   /** `stopped`: the cancel flag ended it early. */
   | { readonly id: number; readonly type: 'end'; readonly stopped: boolean }
   | { readonly id: number; readonly type: 'error'; readonly kind: string; readonly message: string };
@@ -80,21 +104,59 @@ function postChunks(id: number, chunks: ReadonlyArray<{ readonly data: Buffer; r
   post({ id, type: 'chunks', bytes: bytes.buffer, frames: chunks.map((c) => c.frames) }, [bytes.buffer]);
 }
 
+/** A rest is fed to the renderer in blocks this long (as the engine's own), so a slice ends near its limit. */
+const REST_BLOCK_SEC = 0.05;
+/** A slice is cut only inside a silent run at least this long: a pause between words or sounds. */
+const PAUSE_CUT_MS = 15;
+
 function renderJob(task: SynthesisTask, send: typeof postChunks): void {
-  const renderer = new UtteranceRenderer(data.render);
+  const renderer = new UtteranceRenderer(data.render, task.rest?.continuing ?? false);
   const batch = new ChunkBatch<PcmChunk>(data.batchBytes, (chunks) => send(task.id, chunks));
   try {
-    const sampleRate = tts.sampleRate;
-    tts.synthesizeBlocks(task.text, task.voice, (samples) => {
-      if (Atomics.load(task.cancel, 0) !== 0) return true;
+    const sampleRate = task.rest?.sampleRate ?? tts.sampleRate;
+    const limit = task.sliceSec ?? Number.POSITIVE_INFINITY;
+    let rendered = 0;
+    /** Engine blocks past the slice's limit: rendered here up to a pause, the rest goes back. */
+    const held: Int16Array[] = [];
+    const take = (samples: Int16Array): void => {
+      if (held.length > 0 || rendered >= limit) {
+        held.push(samples);
+        return;
+      }
       batch.add(renderer.push({ samples, sampleRate, channels: 1 }));
-      return false;
-    });
-    if (Atomics.load(task.cancel, 0) === 0) batch.end(renderer.end());
+      rendered += samples.length / sampleRate;
+    };
+    const cancelled = () => Atomics.load(task.cancel, 0) !== 0;
+    if (task.rest === undefined) {
+      tts.synthesizeBlocks(task.text, task.voice, (samples) => {
+        if (cancelled()) return true;
+        take(samples);
+        return false;
+      });
+    } else {
+      const step = Math.max(1, Math.round(sampleRate * REST_BLOCK_SEC));
+      for (let i = 0; i < task.rest.samples.length && !cancelled(); i += step) take(task.rest.samples.subarray(i, i + step));
+    }
+    if (cancelled()) return;
+    const rest = concatSamples(held);
+    const cut = rest.length === 0 ? -1 : renderer.pauseCut({ samples: rest, sampleRate, channels: 1 }, PAUSE_CUT_MS);
+    if (cut <= 0) {
+      // No pause to cut in (or nothing left): the utterance ends in this job.
+      batch.add(renderer.push({ samples: rest, sampleRate, channels: 1 }));
+      batch.end(renderer.end());
+      return;
+    }
+    batch.add(renderer.push({ samples: rest.subarray(0, cut), sampleRate, channels: 1 }));
+    // Every chunk of this slice leaves before the rest is queued: the next slice's come after.
+    batch.end(renderer.pause());
+    const samples = rest.slice(cut);
+    const after: PcmRest = { samples, sampleRate, continuing: renderer.started, sliceSec: 2 * limit };
+    post({ id: task.id, type: 'rest', rest: after }, [samples.buffer as ArrayBuffer]);
   } finally {
     renderer.close();
   }
 }
+
 
 function rawJob(task: SynthesisTask): void {
   const sampleRate = tts.sampleRate;

@@ -1,7 +1,7 @@
 import { PcmChunker, type ChunkOptions, type PcmChunk } from './chunker.js';
 import type { Pcm } from './provider.js';
 import { convertChannels, speexQuality, type ResamplerQuality } from './resampler.js';
-import { fillDigitalSilence, fitFrames, joinSamples, lastLoudFrame, padFrames, trimSilence } from './silence.js';
+import { fillDigitalSilence, fitFrames, joinSamples, lastLoudFrame, padFrames, pauseCut, trimSilence } from './silence.js';
 import { SpeexConverter } from './speex.js';
 
 /**
@@ -11,6 +11,11 @@ import { SpeexConverter } from './speex.js';
  * chunks. It is the same conversion as `SpeechOutput`'s, without an await anywhere, so a
  * synthesis worker can run it inside the engine's callback and send the first chunk of a
  * sentence while the engine is still speaking the rest (`loadSpeex()` must have resolved).
+ *
+ * An utterance may be rendered in slices by several renderers, one after another (the speech
+ * pool's jobs go back into its queue between slices): `pause()` ends a slice inside a pause of
+ * the speech, and a renderer made `continuing` takes up the rest without trimming its start.
+ * The resampler restarts at the cut, in silence, so the seam is inaudible.
  */
 
 /** The output format and the silence rules (`audio_generation`; see `SpeechOutputOptions`). */
@@ -39,8 +44,10 @@ export class UtteranceRenderer {
   #rate = 0;
   #channels = 0;
 
-  constructor(options: RenderOptions) {
+  /** `continuing`: the utterance began in another renderer (see `pause`); its start is not trimmed. */
+  constructor(options: RenderOptions, continuing = false) {
     this.#options = options;
+    this.#atStart = !continuing;
     this.#quality = speexQuality(options.quality);
     this.#chunker = new PcmChunker(options.channels, options.chunkBytes, options.chunking);
   }
@@ -84,6 +91,39 @@ export class UtteranceRenderer {
     return out;
   }
 
+  /** Something audible was rendered: a slice after a `pause` is `continuing`. */
+  get started(): boolean {
+    return !this.#atStart;
+  }
+
+  /**
+   * Where to end this slice in `samples` (the engine's PCM that follows what was pushed so far):
+   * inside a pause of at least `minMs` with sound after it, at a frame where a resampler started
+   * afresh produces its samples at the same instants as this one would; -1 when there is none
+   * (or nothing audible came yet).
+   */
+  pauseCut(pcm: Pcm, minMs: number): number {
+    if (this.#atStart) return -1;
+    const { samples, sampleRate, channels } = pcm;
+    const input = (this.#converter?.inputFrames ?? 0) + (this.#carry === undefined ? 0 : this.#carry.samples.length / this.#carry.channels);
+    const align = this.#converter === undefined ? 1 : sampleRate / gcd(sampleRate, this.#options.sampleRate);
+    return pauseCut(samples, channels, this.#options.silenceThreshold, padFrames(minMs, sampleRate), align, input % align);
+  }
+
+  /**
+   * The utterance goes on in another renderer: the pause in progress as it is (an inner pause),
+   * the converter's tail and the last (short) chunk. Meant for a cut inside silence.
+   */
+  pause(): PcmChunk[] {
+    const out: PcmChunk[] = [];
+    const carry = this.#carry;
+    this.#carry = undefined;
+    if (carry !== undefined && !this.#atStart) this.#convert(carry, out);
+    this.#drain(out);
+    out.push(...this.#chunker.flush());
+    return out;
+  }
+
   /** Frees the converter (an abandoned utterance too); idempotent. */
   close(): void {
     this.#converter?.destroy();
@@ -117,4 +157,8 @@ export class UtteranceRenderer {
     const filled = this.#options.fillDigitalSilence ? fillDigitalSilence(converted, this.#options.channels) : converted;
     out.push(...this.#chunker.push(filled));
   }
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }

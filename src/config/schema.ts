@@ -153,6 +153,8 @@ const audioGenerationSection = z.strictObject({
     young_generation_mb: z.number().int().min(1).max(1024), // V8's young generation per worker
     conversion_threads: positiveInt,
     batch_bytes: z.number().int().min(0).max(1 << 24), // a job's chunks after its first, batched per message to the event loop
+    clause_min_chars: nonNegativeInt, // 0: whole segments
+    slice_sec: z.number().min(0).max(60), // 0: a job converts all its audio at once
   }),
   voices: z.record(z.string(), z.string().min(1)).refine((v) => typeof v.default === 'string', {
     message: 'voices.default is required',

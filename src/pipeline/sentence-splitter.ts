@@ -29,6 +29,7 @@
  */
 
 import type { Config } from '../config/schema.js';
+import { clauseCut, isSpace } from '../text-processing/clause-marks.js';
 
 /** Limits from the `pipeline` config section, in UTF-16 code units (`String#length`). */
 export interface SentenceSplitterOptions {
@@ -57,9 +58,6 @@ const CJK_STOPS = new Set(['。', '！', '？', '｡']);
 // Markdown emphasis counts as a closer: "**Note.** Then" ends after the asterisks.
 const CLOSERS = new Set(['"', "'", '”', '’', '»', '›', ')', ']', '}', '」', '』', '）', '】', '〉', '》', '*', '_', '`', '~']);
 const OPENERS = new Set(['"', "'", '“', '„', '‘', '«', '‹', '(', '[', '{', '*', '_', '`', '¿', '¡']);
-const CLAUSE_MARKS = new Set([',', ';', ':']);
-const CJK_CLAUSE_MARKS = new Set(['，', '；', '：', '、']);
-const DASHES = new Set(['—', '–', '-']);
 
 // Keys are lowercase, without the final dot; `т. е.` is looked up as `т.е`.
 /** Abbreviations that never end a sentence: titles, "e.g.", Russian "т.е.", street and language names. */
@@ -89,13 +87,6 @@ const AFTER_NUMBER = new Set(['см', 'ст']);
 /** Forms that look like initials or one-letter abbreviations but end sentences ("и т. д.", "U.S."). */
 const ENDING = new Set(['т.д', 'т.п', 'u.s', 'u.k', 'u.n', 'e.u', 'u.s.a', 'u.s.s.r', 'd.c', 'a.d', 'b.c']);
 
-/** `\s` (what `trim` removes); ASCII without a regex, since the scanner asks for every character. */
-const isSpace = (c: string | undefined): boolean => {
-  if (c === undefined) return false;
-  const code = c.charCodeAt(0);
-  if (code < 128) return code === 32 || (code >= 9 && code <= 13);
-  return /\s/.test(c);
-};
 const isLower = (c: string): boolean => /\p{Ll}/u.test(c);
 const isUpper = (c: string): boolean => /\p{Lu}/u.test(c);
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
@@ -164,17 +155,6 @@ function periodEnds(text: string, segStart: number, stop: number, next: string):
   // A list number at the start of a segment ("1. Open Settings") or after "Steps: 1.".
   if (/^\d{1,2}$/.test(raw) && (t === segStart || (raw === '1' && prev.endsWith(':')))) return false;
   return true;
-}
-
-/**
- * Where a clause boundary at `i` cuts (just after the mark), or -1. A mark at the very end of the
- * text is not a boundary yet: "1," may go on as "1,000".
- */
-function clauseCut(text: string, i: number): number {
-  const c = text[i];
-  if (CJK_CLAUSE_MARKS.has(c)) return i + 1;
-  const isClause = CLAUSE_MARKS.has(c) || (DASHES.has(c) && isSpace(text[i - 1]));
-  return isClause && isSpace(text[i + 1]) ? i + 1 : -1;
 }
 
 interface ScanState {
