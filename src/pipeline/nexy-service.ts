@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { AppError, toAppError } from '../errors.js';
+import { AppError, onAbort, toAppError } from '../errors.js';
 import type { InterruptHub } from '../sessions/interrupt-hub.js';
 import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type MemoryUpdater, type TurnRecord, type UsageRecord } from '../memory/store.js';
 import { logFailure } from '../observability/log-failure.js';
@@ -145,9 +145,7 @@ export class NexyService {
     metrics.activeStreams.inc();
     const startedAt = new Date();
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    const unlink = onAbort(signal, (reason) => controller.abort(reason));
     const unregister = interrupts.register(request.hardwareId, request.sessionId, controller);
     // Shutdown aborted the running turns while this one was still acquiring its session.
     if (this.#abortReason) controller.abort(this.#abortReason);
@@ -226,7 +224,7 @@ export class NexyService {
       throw toAppError(error, controller.signal);
     } finally {
       clearTimeout(timeout);
-      signal.removeEventListener('abort', onAbort);
+      unlink();
       // Every step runs whatever the others do: a release rejecting (Redis down) must neither
       // leak the active-turn slot nor lose the turn and its usage.
       await runEvery(
@@ -286,8 +284,7 @@ export class NexyService {
     const { config, memory, metrics } = this.#deps;
     const budget = { maxTurns: config.memory_management.context_max_turns, maxChars: config.memory_management.context_max_chars };
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unlink = onAbort(signal, (reason) => controller.abort(reason));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), config.memory_management.context_timeout_ms);
@@ -301,7 +298,7 @@ export class NexyService {
       logFailure(log, error, 'memory context failed; turn goes on without it');
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unlink();
       controller.abort();
     }
     metrics.memoryContextSkipped.inc();
