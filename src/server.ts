@@ -132,7 +132,8 @@ function autoLlm(tp: TextProcessingConfig): TextProcessingConfig['fallback'][num
 }
 
 function llmProvider(name: TextProcessingConfig['fallback'][number], tp: TextProcessingConfig, logger: Logger): LlmProvider {
-  const timeouts = { firstTokenTimeoutMs: tp.first_token_timeout_ms, totalTimeoutMs: tp.total_timeout_ms };
+  // The answer's total limit (total_timeout_ms) is the turn's; the first-token limit is each attempt's.
+  const timeouts = { firstTokenTimeoutMs: tp.first_token_timeout_ms };
   switch (name) {
     case 'openai':
       // openai and gemini import their SDKs: loaded only when configured (see LazyLlm).

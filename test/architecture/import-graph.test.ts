@@ -22,11 +22,13 @@ const FORBIDDEN: ReadonlyArray<readonly [string, string]> = [
 ];
 /**
  * The bottom folders and all they may import besides themselves: the wire's rules and the
- * language-model layer are used by everything above them and lean on nothing but the error type.
+ * language-model layer are used by everything above them and lean on nothing but the error type
+ * and the network providers' shared plumbing (`upstream.ts`, itself on the error type only).
  */
 const ONLY: Readonly<Record<string, readonly string[]>> = {
   protocol: [],
-  llm: ['errors.ts'],
+  llm: ['errors.ts', 'upstream.ts'],
+  'upstream.ts': ['errors.ts'],
 };
 
 function sources(dir: string): string[] {

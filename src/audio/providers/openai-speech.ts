@@ -2,7 +2,8 @@ import { AppError, throwIfAborted } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
 import { splitForSynthesis } from '../text-segments.js';
 import { configuredVoiceLookup, selectVoice } from '../voice-select.js';
-import { kindOfHttpStatus, PcmBytes, speechError, StallTimer, translateSpeechError } from './upstream.js';
+import { kindOfHttpStatus, UpstreamCall, upstreamError } from '../../upstream.js';
+import { PcmBytes } from './pcm-bytes.js';
 
 /**
  * Speech from an OpenAI-compatible `POST {baseUrl}/audio/speech` with `response_format: pcm`:
@@ -75,29 +76,24 @@ export class OpenAiSpeechTts implements TtsProvider {
   }
 
   async *#request(input: string, voice: string, signal: AbortSignal): AsyncGenerator<Pcm> {
-    // One controller for the HTTP exchange: the caller's abort and the stall timer both end
-    // up here, each with its own reason, and aborting it closes the connection.
-    const upstream = new AbortController();
-    const forwardAbort = (): void => upstream.abort(signal.reason);
-    signal.addEventListener('abort', forwardAbort, { once: true });
-    const stall = new StallTimer(this.#options.timeoutMs, upstream, 'openai_speech');
-    let completed = false;
+    const call = new UpstreamCall('speech engine', signal);
+    const stall = call.countdown(this.#options.timeoutMs, `openai_speech: nothing for ${this.#options.timeoutMs} ms`);
     try {
       const response = await fetch(this.#url, {
         method: 'POST',
         headers: this.#headers(),
         body: JSON.stringify(this.#body(input, voice)),
-        signal: upstream.signal,
+        signal: call.signal,
       });
       if (!response.ok) {
         const detail = (await response.text()).slice(0, ERROR_BODY_LOG_CHARS);
-        throw speechError(kindOfHttpStatus(response.status), new Error(`HTTP ${response.status}: ${detail}`));
+        throw upstreamError('speech engine', kindOfHttpStatus(response.status), new Error(`HTTP ${response.status}: ${detail}`));
       }
       const type = response.headers.get('content-type') ?? '';
       if (/json|text\//iu.test(type) || response.body === null) {
         // A 200 that is not audio (a proxy's page, an error object): the server is not usable.
         const detail = (await response.text()).slice(0, ERROR_BODY_LOG_CHARS);
-        throw speechError('unavailable', new Error(`not PCM audio (content-type ${type}): ${detail}`));
+        throw upstreamError('speech engine', 'unavailable', new Error(`not PCM audio (content-type ${type}): ${detail}`));
       }
       stall.restart();
       const bytes = new PcmBytes();
@@ -109,15 +105,12 @@ export class OpenAiSpeechTts implements TtsProvider {
         heard = true;
         yield { samples, sampleRate: this.#options.sampleRate, channels: 1 };
       }
-      if (!heard) throw speechError('unavailable', new Error('the answer held no audio'));
-      completed = true;
+      if (!heard) throw upstreamError('speech engine', 'unavailable', new Error('the answer held no audio'));
+      call.complete();
     } catch (error) {
-      throw translateSpeechError(error, upstream.signal);
+      throw call.fail(error);
     } finally {
-      stall.stop();
-      signal.removeEventListener('abort', forwardAbort);
-      // The consumer stopped early or something failed: close the connection now.
-      if (!completed) upstream.abort(new AppError('interrupted', 'interrupted'));
+      call.close();
     }
   }
 
