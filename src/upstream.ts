@@ -1,4 +1,4 @@
-import { AppError, isAbort, isNetworkFailure, onAbort, toAppError } from './errors.js';
+import { AppError, isAbort, isNetworkFailure, onAbort, throwIfAborted, toAppError } from './errors.js';
 
 export { isNetworkFailure };
 
@@ -86,11 +86,8 @@ export class Countdown {
  * unless `complete()` was called, aborts the request: the consumer stopped reading early or
  * something failed, and the connection must not stay open behind an SDK's stream clean-up.
  *
- * ```ts
- * const call = new UpstreamCall('language model', signal);
- * const firstToken = call.countdown(ms, `no text within ${ms} ms`);
- * try { …; call.complete(); } catch (error) { throw call.fail(error, kindOf); } finally { call.close(); }
- * ```
+ * `upstreamStream` runs a streamed exchange through one; a provider uses the class directly only
+ * where it must act between the failure and its translation.
  */
 export class UpstreamCall {
   readonly noun: UpstreamNoun;
@@ -145,5 +142,28 @@ export class UpstreamCall {
     for (const countdown of this.#countdowns) countdown.stop();
     this.#unlink();
     if (!this.#completed) this.#controller.abort(new AppError('interrupted', 'interrupted'));
+  }
+}
+
+/**
+ * One upstream request as a stream (nothing is sent when `signal` is already aborted): `exchange`
+ * reads it through `call` (its signal, countdowns, `complete()` once the answer is whole);
+ * whatever it throws leaves as `call.fail(error, kindOf)`, and the call is closed however the
+ * stream ends: done, failed, or the consumer gone.
+ */
+export async function* upstreamStream<T>(
+  noun: UpstreamNoun,
+  signal: AbortSignal,
+  kindOf: (error: unknown) => UpstreamKind,
+  exchange: (call: UpstreamCall) => AsyncIterable<T>,
+): AsyncGenerator<T> {
+  throwIfAborted(signal);
+  const call = new UpstreamCall(noun, signal);
+  try {
+    yield* exchange(call);
+  } catch (error) {
+    throw call.fail(error, kindOf);
+  } finally {
+    call.close();
   }
 }

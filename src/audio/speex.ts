@@ -1,5 +1,6 @@
 import type { SpeexResamplerModule } from '@echogarden/speex-resampler-wasm';
 import { AppError } from '../errors.js';
+import { concatSamples } from './silence.js';
 
 /**
  * The SpeexDSP resampler (WebAssembly, int16 in and out) as a stateful converter of one
@@ -86,15 +87,7 @@ function reserve(heap: Heap, inputSamples: number, outputSamples: number): Scrat
 function concat(parts: readonly Int16Array[]): Int16Array {
   if (parts.length === 0) return EMPTY;
   if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Int16Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatSamples(parts);
 }
 
 /** States that were never destroyed (an utterance abandoned mid-way) are freed once collected. */

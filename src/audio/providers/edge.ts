@@ -1,7 +1,6 @@
 import { on } from 'node:events';
-import { AppError, throwIfAborted } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
-import { splitForSynthesis } from '../text-segments.js';
 import { configuredVoiceLookup, selectVoice } from '../voice-select.js';
 import {
   EDGE_PCM_FORMATS,
@@ -16,7 +15,8 @@ import {
   type EdgePcmFormat,
   type Prosody,
 } from './edge-protocol.js';
-import { kindOfHttpStatus, UpstreamCall, upstreamError } from '../../upstream.js';
+import { kindOfHttpStatus, upstreamError, type Countdown, type UpstreamCall } from '../../upstream.js';
+import { speakInPieces } from './network-speech.js';
 import { PcmBytes } from './pcm-bytes.js';
 
 /**
@@ -80,14 +80,12 @@ export class EdgeTts implements TtsProvider {
    * status (429 limit, 401/403 unavailable and not retryable, 5xx unavailable), a connection
    * lost before `turn.end` unavailable, a stall timeout; an aborted `signal` closes the socket.
    */
-  async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
-    throwIfAborted(signal);
-    for (const piece of splitForSynthesis(text, this.#options.maxTextChars)) yield* this.#turn(piece, voice, signal);
+  synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
+    const limits = { name: this.name, maxChars: this.#options.maxTextChars, stallMs: this.#options.timeoutMs };
+    return speakInPieces(limits, text, signal, (piece, call, stall) => this.#turn(piece, voice, call, stall));
   }
 
-  async *#turn(text: string, voice: string, signal: AbortSignal): AsyncGenerator<Pcm> {
-    const call = new UpstreamCall('speech engine', signal);
-    const stall = call.countdown(this.#options.timeoutMs, `edge: nothing for ${this.#options.timeoutMs} ms`);
+  async *#turn(text: string, voice: string, call: UpstreamCall, stall: Countdown): AsyncGenerator<Pcm> {
     const now = this.#now();
     // Imported on first use: a server that never speaks through Edge never loads ws.
     const { default: WebSocket } = await import('ws');
@@ -134,15 +132,15 @@ export class EdgeTts implements TtsProvider {
       if (!heard) throw upstreamError('speech engine', 'unavailable', new Error('the service sent no audio'));
       call.complete();
     } catch (error) {
+      // A refused handshake reads as a closed connection: its status says why.
       if (refusedStatus !== undefined && !call.signal.aborted) {
         throw upstreamError('speech engine', kindOfHttpStatus(refusedStatus), new Error(`handshake refused with HTTP ${refusedStatus}`, { cause: error }));
       }
-      throw call.fail(error);
+      throw error;
     } finally {
       // Done: a normal close. Stopped early (abort, failure, the consumer gone): drop it now.
       if (call.completed) socket.close(1000);
       else socket.terminate();
-      call.close();
     }
   }
 }

@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { AppError, throwIfAborted } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
+import { concatSamples } from '../silence.js';
 import { splitForSynthesis } from '../text-segments.js';
 import { normaliseTag, selectVoice, type VoiceLookup } from '../voice-select.js';
 import { loadNativeEspeak, NativeLock } from './espeak-native.js';
@@ -83,19 +84,6 @@ function catalogue(worker: ESpeakNGWorker): Pick<Engine, 'voices' | 'languages'>
     }
   }
   return { voices, languages: new Map([...languages].map(([name, best]) => [name, best.voice])) };
-}
-
-/** Concatenates the engine's blocks into one array (a copy, so nothing aliases its heap). */
-function concat(blocks: readonly Int16Array[]): Int16Array {
-  let length = 0;
-  for (const block of blocks) length += block.length;
-  const out = new Int16Array(length);
-  let offset = 0;
-  for (const block of blocks) {
-    out.set(block, offset);
-    offset += block.length;
-  }
-  return out;
 }
 
 export class EspeakTts implements TtsProvider {
@@ -238,7 +226,8 @@ export class EspeakTts implements TtsProvider {
       blocks.push(samples);
       return false;
     });
-    return concat(blocks);
+    // A copy, so nothing aliases the engine's heap.
+    return concatSamples(blocks);
   }
 
   /** One synchronous engine call; each block goes to `onBlock` (true stops the engine). */

@@ -7,8 +7,7 @@ import {
   type GenerateContentResponse,
   type Part,
 } from '@google/genai';
-import { throwIfAborted } from '../../errors.js';
-import { kindOfHttpStatus, networkKind, UpstreamCall, type UpstreamKind } from '../../upstream.js';
+import { kindOfHttpStatus, networkKind, upstreamStream, type UpstreamCall, type UpstreamKind } from '../../upstream.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../provider.js';
 
 /** Options of {@link GeminiProvider}; the server fills them from `text_processing` and its `gemini` block. */
@@ -67,52 +66,48 @@ export class GeminiProvider implements LlmProvider {
     });
   }
 
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    throwIfAborted(signal);
+  stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    // Closing the call closes the connection: the SDK only releases its reader when a stream
+    // stops early, which leaves it open.
+    return upstreamStream('language model', signal, geminiKind, (call) => this.#answer(request, call));
+  }
+
+  async *#answer(request: LlmRequest, call: UpstreamCall): AsyncGenerator<LlmEvent> {
     // The answer's total time is the caller's to bound (the turn's `total_timeout_ms`); the
     // first-token limit is this attempt's own, so that a fallback chain can move on.
-    const call = new UpstreamCall('language model', signal);
     const firstToken = call.countdown(this.#firstTokenTimeoutMs, `nothing within ${this.#firstTokenTimeoutMs} ms`);
-    try {
-      const chunks = await this.#client.models.generateContentStream({
-        model: this.#model,
-        contents: contents(request),
-        config: this.#config(request, call.signal),
-      });
-      let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
-      let refused = false;
-      for await (const chunk of chunks) {
-        for (const event of events(chunk)) {
-          firstToken.stop();
-          yield event;
-        }
-        if (!refused && isBlocked(chunk)) {
-          // A blocked prompt or answer is the model declining, not failing: say so, in words.
-          refused = true;
-          firstToken.stop();
-          yield { type: 'text', text: this.#safetyRefusal };
-        }
-        // The API repeats running totals on chunks; the last one is the answer's.
-        if (chunk.usageMetadata) {
-          const u = chunk.usageMetadata;
-          usage = {
-            inputTokens: u.promptTokenCount ?? 0,
-            // Thinking tokens are billed as output.
-            outputTokens: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0),
-            model: chunk.modelVersion || this.#model,
-          };
-        }
+    const chunks = await this.#client.models.generateContentStream({
+      model: this.#model,
+      contents: contents(request),
+      config: this.#config(request, call.signal),
+    });
+    let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
+    let refused = false;
+    for await (const chunk of chunks) {
+      for (const event of events(chunk)) {
+        firstToken.stop();
+        yield event;
       }
-      call.throwIfAborted();
-      call.complete();
-      if (usage) yield { type: 'usage', ...usage };
-    } catch (error) {
-      throw call.fail(error, geminiKind);
-    } finally {
-      // Stopped early or failed: the SDK only releases its reader, which leaves the connection
-      // open; closing the call closes it.
-      call.close();
+      if (!refused && isBlocked(chunk)) {
+        // A blocked prompt or answer is the model declining, not failing: say so, in words.
+        refused = true;
+        firstToken.stop();
+        yield { type: 'text', text: this.#safetyRefusal };
+      }
+      // The API repeats running totals on chunks; the last one is the answer's.
+      if (chunk.usageMetadata) {
+        const u = chunk.usageMetadata;
+        usage = {
+          inputTokens: u.promptTokenCount ?? 0,
+          // Thinking tokens are billed as output.
+          outputTokens: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0),
+          model: chunk.modelVersion || this.#model,
+        };
+      }
     }
+    call.throwIfAborted();
+    call.complete();
+    if (usage) yield { type: 'usage', ...usage };
   }
 
   #config(request: LlmRequest, abortSignal: AbortSignal): GenerateContentConfig {

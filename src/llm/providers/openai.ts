@@ -6,8 +6,7 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { Logger } from 'pino';
-import { throwIfAborted } from '../../errors.js';
-import { kindOfHttpStatus, networkKind, UpstreamCall, type UpstreamKind } from '../../upstream.js';
+import { kindOfHttpStatus, networkKind, upstreamStream, type UpstreamCall, type UpstreamKind } from '../../upstream.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../provider.js';
 
 /** Options of {@link OpenAiProvider}; the server fills them from `text_processing` and its `openai` block. */
@@ -53,50 +52,46 @@ export class OpenAiProvider implements LlmProvider {
     });
   }
 
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    throwIfAborted(signal);
+  stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    return upstreamStream('language model', signal, openAiKind, (call) => this.#answer(request, call));
+  }
+
+  async *#answer(request: LlmRequest, call: UpstreamCall): AsyncGenerator<LlmEvent> {
     // The answer's total time is the caller's to bound (the turn's `total_timeout_ms`); the
     // first-token limit is this attempt's own, so that a fallback chain can move on.
-    const call = new UpstreamCall('language model', signal);
     const firstToken = call.countdown(this.#firstTokenTimeoutMs, `no text within ${this.#firstTokenTimeoutMs} ms`);
-    try {
-      const chunks = await this.#client.chat.completions.create(this.#body(request), { signal: call.signal });
-      let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
-      const toolCalls = new ToolCallAccumulator(this.#logger);
-      for await (const chunk of chunks) {
-        const choice = chunk.choices[0];
-        const text = choice?.delta?.content;
-        if (choice?.delta?.tool_calls?.length) {
-          firstToken.stop();
-          toolCalls.add(choice.delta.tool_calls);
-        }
-        if (text) {
-          firstToken.stop();
-          // Text after a call means the call is complete: it goes out first, in stream order.
-          yield* toolCalls.take();
-          yield { type: 'text', text };
-        }
-        if (choice?.finish_reason) yield* toolCalls.take();
-        // Some servers repeat running totals on every chunk; the last one is the answer's.
-        if (chunk.usage) {
-          usage = {
-            inputTokens: chunk.usage.prompt_tokens,
-            outputTokens: chunk.usage.completion_tokens,
-            model: chunk.model || this.#model,
-          };
-        }
+    const chunks = await this.#client.chat.completions.create(this.#body(request), { signal: call.signal });
+    let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
+    const toolCalls = new ToolCallAccumulator(this.#logger);
+    for await (const chunk of chunks) {
+      const choice = chunk.choices[0];
+      const text = choice?.delta?.content;
+      if (choice?.delta?.tool_calls?.length) {
+        firstToken.stop();
+        toolCalls.add(choice.delta.tool_calls);
       }
-      // The SDK ends a stream quietly when its request is aborted: only the signal tells.
-      call.throwIfAborted();
-      // Servers that end the stream without a finish_reason still complete their calls.
-      yield* toolCalls.take();
-      call.complete();
-      if (usage) yield { type: 'usage', ...usage };
-    } catch (error) {
-      throw call.fail(error, openAiKind);
-    } finally {
-      call.close();
+      if (text) {
+        firstToken.stop();
+        // Text after a call means the call is complete: it goes out first, in stream order.
+        yield* toolCalls.take();
+        yield { type: 'text', text };
+      }
+      if (choice?.finish_reason) yield* toolCalls.take();
+      // Some servers repeat running totals on every chunk; the last one is the answer's.
+      if (chunk.usage) {
+        usage = {
+          inputTokens: chunk.usage.prompt_tokens,
+          outputTokens: chunk.usage.completion_tokens,
+          model: chunk.model || this.#model,
+        };
+      }
     }
+    // The SDK ends a stream quietly when its request is aborted: only the signal tells.
+    call.throwIfAborted();
+    // Servers that end the stream without a finish_reason still complete their calls.
+    yield* toolCalls.take();
+    call.complete();
+    if (usage) yield { type: 'usage', ...usage };
   }
 
   #body(request: LlmRequest): ChatCompletionCreateParamsStreaming {
