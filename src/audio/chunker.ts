@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { concatSamples } from './silence.js';
 
 /**
  * Cutting PCM into the pieces sent as `audio_chunk`s: exact `chunk_bytes` (rounded down to whole
@@ -59,14 +60,7 @@ function toLittleEndian(samples: Int16Array): Buffer {
 }
 
 function concat(parts: readonly Int16Array[]): Int16Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0]! : concatSamples(parts);
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ResampleStream } from './resample-stream.js';
 import { Resampler, type ResamplerQuality } from './resampler.js';
+import { concatSamples } from './silence.js';
 
 /** Deterministic noise-like speech stand-in: a few tones plus a pseudo-random component. */
 function signal(frames: number, channels: number, rate: number): Int16Array {
@@ -18,15 +19,6 @@ function signal(frames: number, channels: number, rate: number): Int16Array {
   return out;
 }
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** Cuts `samples` into parts of the given frame counts (cycled). */
 function cut(samples: Int16Array, channels: number, sizes: number[]): Int16Array[] {
@@ -64,7 +56,7 @@ describe('ResampleStream', () => {
       const pieces: Int16Array[] = [];
       for (const part of cut(input, channels, sizes)) pieces.push(await stream.push(part));
       pieces.push(await stream.flush());
-      const streamed = concat(pieces);
+      const streamed = concatSamples(pieces);
       assert.equal(streamed.length, whole.length);
       let worst = 0;
       for (let i = 0; i < Math.min(streamed.length, whole.length); i++) worst = Math.max(worst, Math.abs(streamed[i]! - whole[i]!));
@@ -94,10 +86,10 @@ describe('ResampleStream', () => {
     resamplers.push(resampler);
     const stream = new ResampleStream(resampler, 1, 22050, 48000);
     const input = signal(2205, 1, 22050);
-    const once = concat([await stream.push(input), await stream.flush()]);
+    const once = concatSamples([await stream.push(input), await stream.flush()]);
     await stream.push(signal(500, 1, 22050)); // abandoned mid-signal
     stream.close();
-    assert.deepEqual(concat([await stream.push(input), await stream.flush()]), once);
+    assert.deepEqual(concatSamples([await stream.push(input), await stream.flush()]), once);
   });
 
   it('can be reused after flush', async () => {
@@ -105,8 +97,8 @@ describe('ResampleStream', () => {
     resamplers.push(resampler);
     const stream = new ResampleStream(resampler, 1, 22050, 48000);
     const input = signal(2205, 1, 22050);
-    const once = concat([await stream.push(input), await stream.flush()]);
-    const twice = concat([await stream.push(input), await stream.flush()]);
+    const once = concatSamples([await stream.push(input), await stream.flush()]);
+    const twice = concatSamples([await stream.push(input), await stream.flush()]);
     assert.deepEqual(twice, once);
   });
 });
