@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { AppError } from '../errors.js';
-import { createMemoryStore } from '../memory/create-memory-store.js';
 import { hardwareIdProblem } from '../protocol/validation.js';
 import { ExitCode, UsageError, type CliCommand } from './command.js';
+import { withMemoryDatabase } from './memory-database.js';
 
 const USAGE = `usage: nexy forget --hardware-id ID [--config PATH]
 
@@ -50,29 +49,10 @@ export const forget: CliCommand = {
       context.stdout.write(`nothing stored: ${section.sqlite.path} does not exist\n`);
       return ExitCode.ok;
     }
-    let store;
-    try {
-      store = await createMemoryStore(section);
-    } catch (error) {
-      context.stderr.write(`nexy forget: ${describe(error)}\n`);
-      return ExitCode.serverError;
-    }
-    try {
+    return withMemoryDatabase('forget', section, context, async (store) => {
       await store.forget(hardwareId);
       context.stdout.write(`forgot everything stored for ${hardwareId} (${store.name})\n`);
       return ExitCode.ok;
-    } catch (error) {
-      context.stderr.write(`nexy forget: ${describe(error)}\n`);
-      return ExitCode.serverError;
-    } finally {
-      await store.close();
-    }
+    });
   },
 };
-
-/** One line: the safe message, and the database's own reason (a path, a refused connection). */
-function describe(error: unknown): string {
-  if (!(error instanceof AppError)) return 'internal error';
-  const cause = error.cause instanceof Error && error.cause.message !== '' ? ` (${error.cause.message.split('\n')[0]})` : '';
-  return `${error.message}${cause}`;
-}
