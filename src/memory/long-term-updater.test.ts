@@ -86,6 +86,16 @@ describe('LongTermUpdater', () => {
 
   const warnings = () => logs.filter((l) => l.level === 'warn').map((l) => l.msg);
 
+  /** An updater whose model never answers, busy with a first turn of HW. */
+  async function busyUpdater(overrides: Partial<UpdaterSettings> = {}) {
+    const llm = scriptedLlm(never);
+    const u = updater(llm, overrides);
+    const started = llm.started();
+    await told(u, turn(HW, 'my name is alex'));
+    await started;
+    return { llm, u };
+  }
+
   beforeEach(async () => {
     logs = [];
     store = await createMemoryStore(section());
@@ -214,11 +224,7 @@ describe('LongTermUpdater', () => {
 
   it('a model slower than timeout_ms is given up on and the rules step in', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const llm = scriptedLlm(never);
-    const u = updater(llm, { timeout_ms: 5000 });
-    const started = llm.started();
-    await told(u, turn(HW, 'my name is alex'));
-    await started;
+    const { llm, u } = await busyUpdater({ timeout_ms: 5000 });
     t.mock.timers.tick(5000);
     await u.drain();
     assert.equal((llm.aborted[0] as AppError).kind, 'timeout');
@@ -227,11 +233,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('stop aborts running updates, drops waiting ones and ignores later turns, quietly', async () => {
-    const llm = scriptedLlm(never);
-    const u = updater(llm);
-    const started = llm.started();
-    await told(u, turn(HW, 'my name is alex'));
-    await started;
+    const { llm, u } = await busyUpdater();
     await told(u, turn(HW, 'I like jazz'));
     u.stop();
     await u.drain();
@@ -244,11 +246,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('cancel drops what is queued for one id (before a forget)', async () => {
-    const llm = scriptedLlm(never);
-    const u = updater(llm);
-    const started = llm.started();
-    await told(u, turn(HW, 'my name is alex'));
-    await started;
+    const { llm, u } = await busyUpdater();
     u.cancel(HW);
     await u.drain();
     assert.deepEqual((await store.context(HW, BUDGET)).facts, []);
