@@ -54,6 +54,10 @@ export interface LlmProviderContract<F extends RecordingHttp<never, RecordedRequ
   readonly errorCases: ReadonlyArray<{ readonly status: number; readonly kind: ErrorKind; readonly retryable?: boolean }>;
   /** The SDK's error class, which must be kept as the AppError's cause. */
   readonly sdkError: abstract new (...args: never[]) => Error;
+  /** The path (and query) of the one POST an answer takes, e.g. `/v1/chat/completions`. */
+  readonly path: string;
+  /** The header and value that carry the API key (`test-key` in the contract's providers). */
+  readonly keyHeader: readonly [string, string];
 }
 
 export interface Outcome {
@@ -90,6 +94,17 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
     const script = (s: ContractScript): void => (current() as unknown as RecordingHttp<ContractScript, RecordedRequest>).script(s);
     const provider = (overrides: ContractOverrides = {}): LlmProvider => contract.provider(current(), { firstTokenTimeoutMs: 5_000, ...overrides });
     const run = (p: LlmProvider, req?: LlmRequest, signal?: AbortSignal): Promise<Outcome> => collectStream(p, req, signal);
+
+    it('an answer is one POST to the endpoint, with the key, read to its end', TEST_TIMEOUT, async () => {
+      const out = await run(provider());
+      assert.equal(out.error, undefined);
+      assert.equal(current().requests.length, 1);
+      const [sent] = current().requests;
+      assert.equal(sent.method, 'POST');
+      assert.equal(sent.path, contract.path);
+      assert.equal(sent.headers[contract.keyHeader[0]], contract.keyHeader[1]);
+      assert.equal(sent.outcome, 'completed');
+    });
 
     describe('upstream errors become AppError kinds with safe messages', () => {
       for (const { status, kind, retryable } of contract.errorCases) {
