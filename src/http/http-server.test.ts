@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../observability/logger.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { Metrics } from '../observability/metrics.js';
 import { createHttpServer, requestPath } from './http-server.js';
 
@@ -23,16 +22,10 @@ function raw(port: number, method: string, path: string): Promise<number> {
 describe('HTTP request targets', () => {
   let server: Server;
   let port: number;
-  const logged: string[] = [];
+  const { logger, lines: logged } = captureLog();
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logged.push(chunk.toString());
-        done();
-      },
-    });
     server = createHttpServer({
-      logger: createLogger('info', sink),
+      logger,
       metrics: new Metrics(),
       version: 'test',
       startedAt: Date.now(),

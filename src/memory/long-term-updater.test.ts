@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { AppError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { fail, pieces, ScriptedLlm, waitFor, type LlmStep } from '../../test/support/llm-stubs.js';
 import type { LlmProvider } from '../llm/provider.js';
 import { createLongTermUpdater, createMemoryStore } from './create-memory-store.js';
@@ -58,16 +58,7 @@ function turn(hardwareId: string, userText: string, assistantText = 'Okay.'): Tu
 describe('LongTermUpdater', () => {
   let store: MemoryBackend;
   let logs: Array<{ msg: string; level: string; err?: { kind?: string } }>;
-  const logger = () =>
-    createLogger(
-      'debug',
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line));
-          done();
-        },
-      }),
-    );
+  const logger = () => captureLog('debug', (record) => logs.push(record as (typeof logs)[number])).logger;
 
   function section(overrides: Partial<UpdaterSettings> = {}): MemorySection {
     const base = defaultSection();
