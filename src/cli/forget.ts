@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { hardwareIdProblem } from '../protocol/validation.js';
-import { ExitCode, UsageError, type CliCommand } from './command.js';
+import { defineCommand, ExitCode, UsageError } from './command.js';
 import { withMemoryDatabase } from './memory-database.js';
 
 const USAGE = `usage: nexy forget --hardware-id ID [--config PATH]
@@ -21,19 +20,9 @@ exit codes: 0 forgotten (also when nothing was stored), 2 bad usage or configura
 `;
 
 /** `nexy forget`: the `forget` operation of the memory store, from the command line. */
-export const forget: CliCommand = {
-  name: 'forget',
-  usage: USAGE,
-  async run(args, context) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: { 'hardware-id': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-    if (values.help) {
-      context.stdout.write(USAGE);
-      return ExitCode.ok;
-    }
+export const forget = defineCommand(
+  { name: 'forget', usage: USAGE, options: { 'hardware-id': { type: 'string' }, config: { type: 'string' } } },
+  async ({ values }, context) => {
     const hardwareId = values['hardware-id'];
     if (hardwareId === undefined) throw new UsageError('--hardware-id is required');
     const problem = hardwareIdProblem(hardwareId);
@@ -55,4 +44,4 @@ export const forget: CliCommand = {
       return ExitCode.ok;
     });
   },
-};
+);

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { TokenStore } from '../auth/token-store.js';
 import { loadConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
 import { SqlMemoryStore } from '../memory/sql-memory-store.js';
 import { hardwareIdProblem } from '../protocol/validation.js';
-import { ExitCode, UsageError, type CliCommand, type CliContext } from './command.js';
+import { defineCommand, ExitCode, UsageError, type CliContext } from './command.js';
 import { withMemoryDatabase } from './memory-database.js';
 
 const USAGE = `usage: nexy token issue (--hardware-id ID ... | --any-hardware-id) [--label TEXT] [--config PATH]
@@ -35,26 +34,19 @@ exit codes: 0 done, 2 bad usage or configuration, 3 the memory database cannot b
 const MAX_LABEL_CHARS = 200;
 
 /** `nexy token issue|revoke|list`: device tokens in the memory database. */
-export const token: CliCommand = {
-  name: 'token',
-  usage: USAGE,
-  async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'hardware-id': { type: 'string', multiple: true },
-        'any-hardware-id': { type: 'boolean' },
-        label: { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      context.stdout.write(USAGE);
-      return ExitCode.ok;
-    }
+export const token = defineCommand(
+  {
+    name: 'token',
+    usage: USAGE,
+    allowPositionals: true,
+    options: {
+      'hardware-id': { type: 'string', multiple: true },
+      'any-hardware-id': { type: 'boolean' },
+      label: { type: 'string' },
+      config: { type: 'string' },
+    },
+  },
+  async ({ values, positionals }, context) => {
     const [action, ...rest] = positionals;
     const hardwareIds = values['hardware-id'] ?? [];
     let work: (store: TokenStore) => Promise<number>;
@@ -106,7 +98,7 @@ export const token: CliCommand = {
     }
     return withTokenStore(values.config, context, action === 'issue', work);
   },
-};
+);
 
 async function withTokenStore(
   configPath: string | undefined,
