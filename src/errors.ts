@@ -66,6 +66,22 @@ export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw toAppError(signal.reason, signal);
 }
 
+/**
+ * Runs `listener` once with the signal's reason when `signal` aborts, at once if it already has.
+ * The one way a piece of work follows an outer cancellation: `onAbort(parent, (reason) =>
+ * child.abort(reason))` links a child controller. Returns the function that removes the listener;
+ * call it in `finally`, or a long-lived signal (a server's, a worker's) keeps one per call.
+ */
+export function onAbort(signal: AbortSignal, listener: (reason: unknown) => void): () => void {
+  if (signal.aborted) {
+    listener(signal.reason);
+    return () => undefined;
+  }
+  const handler = (): void => listener(signal.reason);
+  signal.addEventListener('abort', handler, { once: true });
+  return () => signal.removeEventListener('abort', handler);
+}
+
 /** Error codes of Node and undici that mean a connection failed or broke. */
 const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ResampleStream } from './resample-stream.js';
 import { Resampler, type ResamplerQuality } from './resampler.js';
+import { concatSamples } from './silence.js';
 
 /** Deterministic noise-like speech stand-in: a few tones plus a pseudo-random component. */
 function signal(frames: number, channels: number, rate: number): Int16Array {
@@ -18,15 +19,6 @@ function signal(frames: number, channels: number, rate: number): Int16Array {
   return out;
 }
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** Cuts `samples` into parts of the given frame counts (cycled). */
 function cut(samples: Int16Array, channels: number, sizes: number[]): Int16Array[] {
@@ -45,6 +37,15 @@ describe('ResampleStream', () => {
   after(async () => {
     for (const r of resamplers) await r.close();
   });
+  /** A mono stream on a fresh 'fastest' resampler (closed after the suite). */
+  const monoStream = (from: number, to: number): ResampleStream => {
+    const resampler = new Resampler({ quality: 'fastest' });
+    resamplers.push(resampler);
+    return new ResampleStream(resampler, 1, from, to);
+  };
+  /** All `stream` makes of `input`: pushed, then flushed. */
+  const pushFlush = async (stream: ResampleStream, input: Int16Array): Promise<Int16Array> =>
+    concatSamples([await stream.push(input), await stream.flush()]);
 
   const cases: ReadonlyArray<readonly [ResamplerQuality, number, number, number, number[]]> = [
     ['fastest', 22050, 48000, 1, [5000, 1, 700, 33, 9000]],
@@ -64,7 +65,7 @@ describe('ResampleStream', () => {
       const pieces: Int16Array[] = [];
       for (const part of cut(input, channels, sizes)) pieces.push(await stream.push(part));
       pieces.push(await stream.flush());
-      const streamed = concat(pieces);
+      const streamed = concatSamples(pieces);
       assert.equal(streamed.length, whole.length);
       let worst = 0;
       for (let i = 0; i < Math.min(streamed.length, whole.length); i++) worst = Math.max(worst, Math.abs(streamed[i]! - whole[i]!));
@@ -73,40 +74,33 @@ describe('ResampleStream', () => {
   }
 
   it('emits as it goes, holding back only the filter context', async () => {
-    const resampler = new Resampler({ quality: 'fastest' });
-    resamplers.push(resampler);
-    const stream = new ResampleStream(resampler, 1, 22050, 48000);
+    const stream = monoStream(22050, 48000);
     const first = await stream.push(signal(22050, 1, 22050));
     const held = 48000 - first.length;
     assert.ok(held > 0 && held < 48000 * 0.005, `held back ${held} frames`);
   });
 
   it('equal rates pass through untouched', async () => {
-    const resampler = new Resampler({ quality: 'fastest' });
-    const stream = new ResampleStream(resampler, 1, 48000, 48000);
+    const stream = monoStream(48000, 48000);
     const input = signal(100, 1, 48000);
     assert.equal(await stream.push(input), input);
     assert.equal((await stream.flush()).length, 0);
   });
 
   it('starts afresh after close', async () => {
-    const resampler = new Resampler({ quality: 'fastest' });
-    resamplers.push(resampler);
-    const stream = new ResampleStream(resampler, 1, 22050, 48000);
+    const stream = monoStream(22050, 48000);
     const input = signal(2205, 1, 22050);
-    const once = concat([await stream.push(input), await stream.flush()]);
+    const once = await pushFlush(stream, input);
     await stream.push(signal(500, 1, 22050)); // abandoned mid-signal
     stream.close();
-    assert.deepEqual(concat([await stream.push(input), await stream.flush()]), once);
+    assert.deepEqual(await pushFlush(stream, input), once);
   });
 
   it('can be reused after flush', async () => {
-    const resampler = new Resampler({ quality: 'fastest' });
-    resamplers.push(resampler);
-    const stream = new ResampleStream(resampler, 1, 22050, 48000);
+    const stream = monoStream(22050, 48000);
     const input = signal(2205, 1, 22050);
-    const once = concat([await stream.push(input), await stream.flush()]);
-    const twice = concat([await stream.push(input), await stream.flush()]);
+    const once = await pushFlush(stream, input);
+    const twice = await pushFlush(stream, input);
     assert.deepEqual(twice, once);
   });
 });

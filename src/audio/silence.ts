@@ -28,26 +28,23 @@ function isLoud(samples: Int16Array, frame: number, channels: number, threshold:
   return false;
 }
 
+/** The parts end to end in one new array (a copy: nothing aliases the parts' memory). */
+export function concatSamples(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((length, part) => length + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 /** `a` then `b` in one array (`b` itself when `a` is empty): a carried pause and the part after it. */
 export function joinSamples(a: Int16Array, b: Int16Array): Int16Array {
   if (a.length === 0) return b;
   const out = new Int16Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
-  return out;
-}
-
-/** The parts one after another in one array (the part itself when there is only one). */
-export function concatSamples(parts: readonly Int16Array[]): Int16Array {
-  if (parts.length === 1) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Int16Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
   return out;
 }
 

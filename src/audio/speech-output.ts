@@ -1,4 +1,4 @@
-import { AppError, throwIfAborted, toAppError } from '../errors.js';
+import { AppError, onAbort, throwIfAborted, toAppError } from '../errors.js';
 import { PcmChunker, type ChunkOptions, type PcmChunk } from './chunker.js';
 import { LruCache } from './lru-cache.js';
 import type { PlaybackClock } from './playback-clock.js';
@@ -124,9 +124,8 @@ interface Job {
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   throwIfAborted(signal);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(toAppError(signal.reason, signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const unlink = onAbort(signal, () => reject(toAppError(signal.reason, signal)));
+    promise.then(resolve, reject).finally(unlink);
   });
 }
 

@@ -17,34 +17,50 @@ function fits(piece: string, maxChars: number): boolean {
   return piece.trimEnd().length <= maxChars;
 }
 
-/** Cuts a piece longer than `maxChars` at spaces; a single longer word is cut by code points. */
-function cutAtSpaces(piece: string, maxChars: number): string[] {
+/**
+ * Greedy packing: units joined while they fit in `maxChars`; a unit too long on its own is `cut`,
+ * and its last part goes on collecting the units after it.
+ */
+function pack(units: readonly string[], maxChars: number, cut: (unit: string) => string[]): string[] {
   const out: string[] = [];
   let current = '';
-  for (const word of piece.split(/(?<=\s)/u)) {
-    if (fits(current + word, maxChars)) {
-      current += word;
+  for (const unit of units) {
+    if (fits(current + unit, maxChars)) {
+      current += unit;
       continue;
     }
     if (current !== '') out.push(current);
     current = '';
-    if (fits(word, maxChars)) {
-      current = word;
+    if (fits(unit, maxChars)) {
+      current = unit;
       continue;
     }
-    const chars = Array.from(word);
-    let part = '';
-    for (const char of chars) {
-      if (part.length + char.length > maxChars) {
-        out.push(part);
-        part = '';
-      }
-      part += char;
-    }
-    current = part;
+    const parts = cut(unit);
+    current = parts.pop() ?? '';
+    out.push(...parts);
   }
   if (current !== '') out.push(current);
   return out;
+}
+
+/** A word longer than `maxChars`, cut by code points. */
+function cutCodePoints(word: string, maxChars: number): string[] {
+  const parts: string[] = [];
+  let part = '';
+  for (const char of word) {
+    if (part.length + char.length > maxChars) {
+      parts.push(part);
+      part = '';
+    }
+    part += char;
+  }
+  parts.push(part);
+  return parts;
+}
+
+/** Cuts a piece longer than `maxChars` at spaces; a single longer word is cut by code points. */
+function cutAtSpaces(piece: string, maxChars: number): string[] {
+  return pack(piece.split(/(?<=\s)/u), maxChars, (word) => cutCodePoints(word, maxChars));
 }
 
 /**
@@ -56,23 +72,6 @@ export function splitForSynthesis(text: string, maxChars?: number): string[] {
   if (trimmed === '') return [];
   if (maxChars === undefined || trimmed.length <= maxChars) return [trimmed];
   if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`maxChars must be a positive integer, got ${maxChars}`);
-  const pieces: string[] = [];
-  let current = '';
-  for (const sentence of sentencesOf(trimmed)) {
-    if (fits(current + sentence, maxChars)) {
-      current += sentence;
-      continue;
-    }
-    if (current !== '') pieces.push(current);
-    current = '';
-    if (fits(sentence, maxChars)) {
-      current = sentence;
-      continue;
-    }
-    const parts = cutAtSpaces(sentence, maxChars);
-    current = parts.pop() ?? '';
-    pieces.push(...parts);
-  }
-  if (current !== '') pieces.push(current);
+  const pieces = pack(sentencesOf(trimmed), maxChars, (sentence) => cutAtSpaces(sentence, maxChars));
   return pieces.map((p) => p.trim()).filter((p) => p !== '');
 }

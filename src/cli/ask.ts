@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { CollectCommitGate } from '../client/collect-commit-gate.js';
 import { gateTransport, type NexyClient } from '../client/nexy-client.js';
 import type { Config } from '../config/schema.js';
 import { hardwareIdProblem, sessionIdProblem } from '../protocol/validation.js';
 import { AudioSink } from './audio-sink.js';
-import { ExitCode, UsageError, type CliCommand, type CliContext } from './command.js';
+import { defineCommand, ExitCode, UsageError, type CliContext } from './command.js';
 import { connect, CONNECTION_USAGE, connectionOptions, describeFailure, loadCliConfig, withInterrupt } from './connection.js';
 import { machineHardwareId } from './machine-id.js';
 import { Progress } from './progress.js';
@@ -155,28 +154,22 @@ async function converse(client: NexyClient, config: Config, context: CliContext,
 }
 
 /** `nexy ask`: one question to the server through the COLLECT/COMMIT gate. */
-export const ask: CliCommand = {
-  name: 'ask',
-  usage: USAGE,
-  async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...connectionOptions,
-        screenshot: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        play: { type: 'boolean' },
-        interim: { type: 'string', multiple: true },
-        'hardware-id': { type: 'string' },
-        session: { type: 'string' },
-      },
-    });
-    if (values.help) {
-      context.stdout.write(USAGE);
-      return ExitCode.ok;
-    }
+export const ask = defineCommand(
+  {
+    name: 'ask',
+    usage: USAGE,
+    allowPositionals: true,
+    options: {
+      ...connectionOptions,
+      screenshot: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      play: { type: 'boolean' },
+      interim: { type: 'string', multiple: true },
+      'hardware-id': { type: 'string' },
+      session: { type: 'string' },
+    },
+  },
+  async ({ values, positionals }, context) => {
     const prompt = positionals.join(' ').trim();
     const interims = values.interim ?? [];
     if (prompt === '' && interims.every((text) => text.trim() === '')) {
@@ -198,4 +191,4 @@ export const ask: CliCommand = {
       client.close();
     }
   },
-};
+);

@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /**
  * What every `nexy` subcommand shares: exit codes, the usage error, and the context main.ts hands
  * in (the only place that reads process.env is main.ts).
@@ -52,4 +54,33 @@ export interface CliCommand {
 /** True for the TypeError node:util's parseArgs throws on unknown or malformed options. */
 export function isParseArgsError(error: unknown): error is TypeError {
   return error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+type ParsedArgs<O extends OptionsConfig, P extends boolean> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & typeof HELP; strict: true; allowPositionals: P }>
+>;
+
+/**
+ * A `nexy` subcommand whose arguments are parsed strictly with `options` (positionals only when
+ * `allowPositionals`) before `run` sees them; `-h`/`--help` prints `usage` and exits 0.
+ */
+export function defineCommand<const O extends OptionsConfig, const P extends boolean = false>(
+  spec: { readonly name: string; readonly usage: string; readonly options: O; readonly allowPositionals?: P },
+  run: (parsed: ParsedArgs<O, P>, context: CliContext) => Promise<number>,
+): CliCommand {
+  return {
+    name: spec.name,
+    usage: spec.usage,
+    async run(args, context) {
+      const options = { ...spec.options, ...HELP };
+      const parsed = parseArgs({ args, options, strict: true, allowPositionals: spec.allowPositionals ?? false }) as ParsedArgs<O, P>;
+      if ((parsed.values as { help?: boolean }).help) {
+        context.stdout.write(spec.usage);
+        return ExitCode.ok;
+      }
+      return run(parsed, context);
+    },
+  };
 }

@@ -17,7 +17,6 @@ export const connectionOptions = {
   tls: { type: 'boolean' },
   'ca-cert': { type: 'string' },
   token: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const CONNECTION_USAGE = `connection:

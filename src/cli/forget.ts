@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { AppError } from '../errors.js';
-import { createMemoryStore } from '../memory/create-memory-store.js';
 import { hardwareIdProblem } from '../protocol/validation.js';
-import { ExitCode, UsageError, type CliCommand } from './command.js';
+import { defineCommand, ExitCode, UsageError } from './command.js';
+import { withMemoryDatabase } from './memory-database.js';
 
 const USAGE = `usage: nexy forget --hardware-id ID [--config PATH]
 
@@ -22,19 +20,9 @@ exit codes: 0 forgotten (also when nothing was stored), 2 bad usage or configura
 `;
 
 /** `nexy forget`: the `forget` operation of the memory store, from the command line. */
-export const forget: CliCommand = {
-  name: 'forget',
-  usage: USAGE,
-  async run(args, context) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: { 'hardware-id': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-    if (values.help) {
-      context.stdout.write(USAGE);
-      return ExitCode.ok;
-    }
+export const forget = defineCommand(
+  { name: 'forget', usage: USAGE, options: { 'hardware-id': { type: 'string' }, config: { type: 'string' } } },
+  async ({ values }, context) => {
     const hardwareId = values['hardware-id'];
     if (hardwareId === undefined) throw new UsageError('--hardware-id is required');
     const problem = hardwareIdProblem(hardwareId);
@@ -50,29 +38,10 @@ export const forget: CliCommand = {
       context.stdout.write(`nothing stored: ${section.sqlite.path} does not exist\n`);
       return ExitCode.ok;
     }
-    let store;
-    try {
-      store = await createMemoryStore(section);
-    } catch (error) {
-      context.stderr.write(`nexy forget: ${describe(error)}\n`);
-      return ExitCode.serverError;
-    }
-    try {
+    return withMemoryDatabase('forget', section, context, async (store) => {
       await store.forget(hardwareId);
       context.stdout.write(`forgot everything stored for ${hardwareId} (${store.name})\n`);
       return ExitCode.ok;
-    } catch (error) {
-      context.stderr.write(`nexy forget: ${describe(error)}\n`);
-      return ExitCode.serverError;
-    } finally {
-      await store.close();
-    }
+    });
   },
-};
-
-/** One line: the safe message, and the database's own reason (a path, a refused connection). */
-function describe(error: unknown): string {
-  if (!(error instanceof AppError)) return 'internal error';
-  const cause = error.cause instanceof Error && error.cause.message !== '' ? ` (${error.cause.message.split('\n')[0]})` : '';
-  return `${error.message}${cause}`;
-}
+);

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { hardwareIdProblem } from '../protocol/validation.js';
-import { ExitCode, UsageError, type CliCommand } from './command.js';
+import { defineCommand, ExitCode, UsageError } from './command.js';
 import { connect, CONNECTION_USAGE, connectionOptions, describeFailure, loadCliConfig } from './connection.js';
 import { machineHardwareId } from './machine-id.js';
 
@@ -16,15 +15,9 @@ exit codes: 0 done (also when nothing was running), 2 bad usage, 3 server error 
 `;
 
 /** `nexy interrupt`: InterruptSession for a hardware id. */
-export const interrupt: CliCommand = {
-  name: 'interrupt',
-  usage: USAGE,
-  async run(args, context) {
-    const { values } = parseArgs({ args, strict: true, options: { ...connectionOptions, 'hardware-id': { type: 'string' } } });
-    if (values.help) {
-      context.stdout.write(USAGE);
-      return ExitCode.ok;
-    }
+export const interrupt = defineCommand(
+  { name: 'interrupt', usage: USAGE, options: { ...connectionOptions, 'hardware-id': { type: 'string' } } },
+  async ({ values }, context) => {
     const hardwareId = values['hardware-id'] ?? machineHardwareId();
     const problem = hardwareIdProblem(hardwareId);
     if (problem) throw new UsageError(`--hardware-id: ${problem}`);
@@ -44,4 +37,4 @@ export const interrupt: CliCommand = {
       client.close();
     }
   },
-};
+);

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { TokenStore } from '../auth/token-store.js';
 import { loadConfig } from '../config/load.js';
 import { AppError } from '../errors.js';
-import { createMemoryStore } from '../memory/create-memory-store.js';
 import { SqlMemoryStore } from '../memory/sql-memory-store.js';
 import { hardwareIdProblem } from '../protocol/validation.js';
-import { ExitCode, UsageError, type CliCommand, type CliContext } from './command.js';
+import { defineCommand, ExitCode, UsageError, type CliContext } from './command.js';
+import { withMemoryDatabase } from './memory-database.js';
 
 const USAGE = `usage: nexy token issue (--hardware-id ID ... | --any-hardware-id) [--label TEXT] [--config PATH]
        nexy token revoke TOKEN_ID [--config PATH]
@@ -35,26 +34,19 @@ exit codes: 0 done, 2 bad usage or configuration, 3 the memory database cannot b
 const MAX_LABEL_CHARS = 200;
 
 /** `nexy token issue|revoke|list`: device tokens in the memory database. */
-export const token: CliCommand = {
-  name: 'token',
-  usage: USAGE,
-  async run(args, context) {
-    const { values, positionals } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'hardware-id': { type: 'string', multiple: true },
-        'any-hardware-id': { type: 'boolean' },
-        label: { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      context.stdout.write(USAGE);
-      return ExitCode.ok;
-    }
+export const token = defineCommand(
+  {
+    name: 'token',
+    usage: USAGE,
+    allowPositionals: true,
+    options: {
+      'hardware-id': { type: 'string', multiple: true },
+      'any-hardware-id': { type: 'boolean' },
+      label: { type: 'string' },
+      config: { type: 'string' },
+    },
+  },
+  async ({ values, positionals }, context) => {
     const [action, ...rest] = positionals;
     const hardwareIds = values['hardware-id'] ?? [];
     let work: (store: TokenStore) => Promise<number>;
@@ -106,7 +98,7 @@ export const token: CliCommand = {
     }
     return withTokenStore(values.config, context, action === 'issue', work);
   },
-};
+);
 
 async function withTokenStore(
   configPath: string | undefined,
@@ -123,28 +115,9 @@ async function withTokenStore(
     context.stderr.write(`nexy token: no memory database at ${section.sqlite.path}\n`);
     return ExitCode.serverError;
   }
-  let memory;
-  try {
-    memory = await createMemoryStore(section);
-  } catch (error) {
-    context.stderr.write(`nexy token: ${describe(error)}\n`);
-    return ExitCode.serverError;
-  }
-  try {
+  return withMemoryDatabase('token', section, context, async (memory) => {
     if (!(memory instanceof SqlMemoryStore)) throw new AppError('unavailable', 'no memory database');
     const { db, keyOf } = memory.database;
-    return await work(new TokenStore(db, keyOf));
-  } catch (error) {
-    context.stderr.write(`nexy token: ${describe(error)}\n`);
-    return ExitCode.serverError;
-  } finally {
-    await memory.close();
-  }
-}
-
-/** One line: the safe message, and the database's own reason (a path, a refused connection). */
-function describe(error: unknown): string {
-  if (!(error instanceof AppError)) return 'internal error';
-  const cause = error.cause instanceof Error && error.cause.message !== '' ? ` (${error.cause.message.split('\n')[0]})` : '';
-  return `${error.message}${cause}`;
+    return work(new TokenStore(db, keyOf));
+  });
 }

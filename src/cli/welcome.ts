@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { AudioSink } from './audio-sink.js';
-import { ExitCode, type CliCommand } from './command.js';
+import { defineCommand, ExitCode } from './command.js';
 import { connect, CONNECTION_USAGE, connectionOptions, describeFailure, loadCliConfig, withInterrupt } from './connection.js';
 
 const USAGE = `usage: nexy welcome [options]
@@ -20,26 +19,20 @@ exit codes: 0 done, 2 bad usage, 3 server error or no connection, 130 Ctrl-C
 `;
 
 /** `nexy welcome`: GenerateWelcomeAudio to a WAV file or a player. */
-export const welcome: CliCommand = {
-  name: 'welcome',
-  usage: USAGE,
-  async run(args, context) {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        ...connectionOptions,
-        text: { type: 'string' },
-        voice: { type: 'string' },
-        language: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        play: { type: 'boolean' },
-      },
-    });
-    if (values.help) {
-      context.stdout.write(USAGE);
-      return ExitCode.ok;
-    }
+export const welcome = defineCommand(
+  {
+    name: 'welcome',
+    usage: USAGE,
+    options: {
+      ...connectionOptions,
+      text: { type: 'string' },
+      voice: { type: 'string' },
+      language: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      play: { type: 'boolean' },
+    },
+  },
+  async ({ values }, context) => {
     const { stderr } = context;
     const config = loadCliConfig(values);
     const client = connect(values, context, config);
@@ -83,4 +76,4 @@ export const welcome: CliCommand = {
       client.close();
     }
   },
-};
+);

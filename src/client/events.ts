@@ -68,40 +68,44 @@ function audioEvent(chunk: AudioChunk): AudioEvent {
   };
 }
 
-/** A StreamAudio message as an event; undefined for an empty message (nothing to report). */
-export function toNexyEvent(message: StreamResponse): NexyEvent | undefined {
-  const content = message.content;
-  switch (content?.$case) {
-    case 'textChunk':
-      return { type: 'text', text: content.textChunk };
+/** What both streams carry: audio, the end, an error. */
+type SharedContent = Extract<NonNullable<StreamResponse['content'] | WelcomeResponse['content']>, { $case: 'audioChunk' | 'endMessage' | 'errorMessage' }>;
+
+function sharedEvent(content: SharedContent): AudioEvent | EndEvent | ErrorEvent {
+  switch (content.$case) {
     case 'audioChunk':
       return audioEvent(content.audioChunk);
-    case 'actionMessage': {
-      const { actionJson, sessionId, featureId } = content.actionMessage;
-      return featureId === undefined ? { type: 'action', actionJson, sessionId } : { type: 'action', actionJson, sessionId, featureId };
-    }
     case 'endMessage':
       return { type: 'end', message: content.endMessage };
     case 'errorMessage':
       return { type: 'error', message: content.errorMessage };
+  }
+}
+
+/** A StreamAudio message as an event; undefined for an empty message (nothing to report). */
+export function toNexyEvent(message: StreamResponse): NexyEvent | undefined {
+  const content = message.content;
+  if (content === undefined) return undefined;
+  switch (content.$case) {
+    case 'textChunk':
+      return { type: 'text', text: content.textChunk };
+    case 'actionMessage': {
+      const { actionJson, sessionId, featureId } = content.actionMessage;
+      return featureId === undefined ? { type: 'action', actionJson, sessionId } : { type: 'action', actionJson, sessionId, featureId };
+    }
     default:
-      return undefined;
+      return sharedEvent(content);
   }
 }
 
 /** A GenerateWelcomeAudio message as an event; undefined for an empty message. */
 export function toWelcomeEvent(message: WelcomeResponse): WelcomeEvent | undefined {
   const content = message.content;
-  switch (content?.$case) {
+  if (content === undefined) return undefined;
+  switch (content.$case) {
     case 'metadata':
       return { type: 'metadata', ...content.metadata };
-    case 'audioChunk':
-      return audioEvent(content.audioChunk);
-    case 'endMessage':
-      return { type: 'end', message: content.endMessage };
-    case 'errorMessage':
-      return { type: 'error', message: content.errorMessage };
     default:
-      return undefined;
+      return sharedEvent(content);
   }
 }

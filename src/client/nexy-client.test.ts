@@ -144,19 +144,25 @@ describe('NexyClient', () => {
     }
   });
 
-  test('aborting the signal cancels the call on the server and the iteration throws CANCELLED', async () => {
+  /** The server writes one text chunk and holds the call; resolves to the server's side of it. */
+  function holdAfterText(text: string): Promise<ServerWritableStream<StreamRequest, StreamResponse>> {
     const started = deferred<ServerWritableStream<StreamRequest, StreamResponse>>();
     script.stream = (call) => {
-      call.write({ content: { $case: 'textChunk', textChunk: 'Thinking...' } });
+      call.write({ content: { $case: 'textChunk', textChunk: text } });
       started.resolve(call);
     };
+    return started.promise;
+  }
+
+  test('aborting the signal cancels the call on the server and the iteration throws CANCELLED', async () => {
+    const started = holdAfterText('Thinking...');
     const client = new NexyClient({ address });
     const controller = new AbortController();
     try {
       const stream = client.streamAudio(REQUEST, { signal: controller.signal });
       const iterator = stream[Symbol.asyncIterator]();
       assert.deepEqual((await iterator.next()).value, { type: 'text', text: 'Thinking...' });
-      const serverCall = await started.promise;
+      const serverCall = await started;
       const cancelledOnServer = once(serverCall, 'cancelled');
       controller.abort();
       await assert.rejects(iterator.next(), (e: NexyClientError) => e.code === status.CANCELLED);
@@ -167,15 +173,11 @@ describe('NexyClient', () => {
   });
 
   test('a consumer that stops early cancels the call on the server', async () => {
-    const started = deferred<ServerWritableStream<StreamRequest, StreamResponse>>();
-    script.stream = (call) => {
-      call.write({ content: { $case: 'textChunk', textChunk: 'One.' } });
-      started.resolve(call);
-    };
+    const started = holdAfterText('One.');
     const client = new NexyClient({ address });
     try {
       const serverCall = client.streamAudio(REQUEST);
-      const cancelled = started.promise.then((call) => once(call, 'cancelled'));
+      const cancelled = started.then((call) => once(call, 'cancelled'));
       for await (const event of serverCall) {
         assert.equal(event.type, 'text');
         break;

@@ -18,6 +18,7 @@ import {
   type UsageResponse,
   type WelcomeRequest,
 } from '../gen/streaming.js';
+import { onAbort } from '../errors.js';
 import { COLLECT_OK, SESSION_ID_METADATA_KEY } from '../protocol/wire.js';
 import type { GateTransport } from './collect-commit-gate.js';
 import { toNexyEvent, toWelcomeEvent, type NexyEvent, type WelcomeEvent } from './events.js';
@@ -124,8 +125,8 @@ class EventStream<M, E extends { type: string }> implements NexyStream<E> {
       call.once('status', () => resolve(undefined));
       call.once('error', () => resolve(undefined));
     });
-    if (signal?.aborted) call.cancel();
-    else signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    // Let go of the caller's signal when the call ends: one signal may serve many calls.
+    if (signal) call.once('status', onAbort(signal, () => call.cancel()));
   }
 
   cancel(): void {
@@ -245,10 +246,13 @@ export class NexyClient {
       try {
         return await new Promise<R>((resolve, reject) => {
           if (signal?.aborted) return reject(signal.reason);
-          const call = start(this.#metadata(settings), this.#callOptions(undefined, deadlineAt), (error, response) =>
-            error ? reject(error) : resolve(response),
-          );
-          signal?.addEventListener('abort', () => call.cancel(), { once: true });
+          let unlink = (): void => undefined;
+          const call = start(this.#metadata(settings), this.#callOptions(undefined, deadlineAt), (error, response) => {
+            unlink();
+            if (error) reject(error);
+            else resolve(response);
+          });
+          if (signal) unlink = onAbort(signal, () => call.cancel());
         });
       } catch (error) {
         const retryable = isServiceError(error) && error.code === status.UNAVAILABLE && retry !== undefined;

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { createLogger } from '../observability/logger.js';
-import { floodOneWindow, logSink } from '../../test/support/log-lines.js';
+import { captureLog, floodOneWindow } from '../../test/support/log-capture.js';
 import { isRefusal, RefusalLog } from './refusal-log.js';
 
 test('refusals: a limit and a device token refuse; other kinds are not refusals', () => {
@@ -12,9 +11,9 @@ test('refusals: a limit and a device token refuse; other kinds are not refusals'
 });
 
 test('refusals: at most maxPerInterval info lines per interval; the next line written counts those left out', () => {
-  const { written, sink } = logSink();
+  const { lines: written, logger } = captureLog();
   let now = 0;
-  const log = new RefusalLog(createLogger('info', sink), { maxPerInterval: 2, intervalMs: 1000, now: () => now });
+  const log = new RefusalLog(logger, { maxPerInterval: 2, intervalMs: 1000, now: () => now });
   const reason = 'too many COMMIT requests from this address: try again in 3 s';
   for (let i = 0; i < 5; i++) log.log({ rid: `r${i}`, rpc: 'StreamAudio', kind: 'limit', reason });
   assert.deepEqual(written.map((l) => JSON.parse(l).rid), ['r0', 'r1']);
@@ -29,9 +28,9 @@ test('refusals: at most maxPerInterval info lines per interval; the next line wr
 });
 
 test('refusals: the longest line possible stays within 300 bytes', () => {
-  const { written, sink } = logSink();
+  const { lines: written, logger } = captureLog();
   let now = 0;
-  const log = new RefusalLog(createLogger('info', sink), { maxPerInterval: 1, intervalMs: 1, now: () => now });
+  const log = new RefusalLog(logger, { maxPerInterval: 1, intervalMs: 1, now: () => now });
   const worst = { rid: '00000000-0000-4000-8000-000000000000', rpc: 'GenerateWelcomeAudio', kind: 'unauthenticated' as const, reason: 'é\u0001"'.repeat(500) };
   floodOneWindow(() => log.log(worst), () => (now = 10));
   assert.equal(written.length, 2);

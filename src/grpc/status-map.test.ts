@@ -4,21 +4,27 @@ import { status } from '@grpc/grpc-js';
 import { AppError, errorKinds } from '../errors.js';
 import { clientMessage, statusForKind } from './status-map.js';
 
-const expected: Record<string, status> = {
-  bad_input: status.INVALID_ARGUMENT,
-  conflict: status.ABORTED,
-  limit: status.RESOURCE_EXHAUSTED,
-  unavailable: status.UNAVAILABLE,
-  timeout: status.DEADLINE_EXCEEDED,
-  denied: status.PERMISSION_DENIED,
-  unauthenticated: status.UNAUTHENTICATED,
-  interrupted: status.CANCELLED,
-  internal: status.INTERNAL,
-};
+/** The status map of docs/PROTOCOL.md, by the statuses' wire names. */
+const expected: ReadonlyArray<readonly [string, string]> = [
+  ['bad_input', 'INVALID_ARGUMENT'],
+  ['conflict', 'ABORTED'],
+  ['limit', 'RESOURCE_EXHAUSTED'],
+  ['unavailable', 'UNAVAILABLE'],
+  ['timeout', 'DEADLINE_EXCEEDED'],
+  ['denied', 'PERMISSION_DENIED'],
+  ['unauthenticated', 'UNAUTHENTICATED'],
+  ['interrupted', 'CANCELLED'],
+  ['internal', 'INTERNAL'],
+];
+
+test('every error kind has a status', () => {
+  assert.deepEqual(expected.map(([kind]) => kind), [...errorKinds]);
+});
 
 for (const kind of errorKinds) {
-  test(`kind ${kind} maps to ${status[expected[kind]]}`, () => {
-    assert.equal(statusForKind(kind), expected[kind]);
+  const name = expected.find(([k]) => k === kind)?.[1];
+  test(`kind ${kind} maps to ${name}`, () => {
+    assert.equal(status[statusForKind(kind)], name);
   });
 }
 

@@ -1,31 +1,17 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AppError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
-import { Metrics } from '../observability/metrics.js';
+import { startOpsHttp } from '../../test/support/ops-http.js';
 import { createAdminRoute } from './admin-routes.js';
-import { createHttpServer } from './http-server.js';
 
 const TOKEN = 'a-long-enough-admin-token-0123456789';
 
 /** The operations server with the admin route, on an ephemeral port; `forget` records its calls. */
-async function serve(token: string, forget: (id: string) => Promise<void>): Promise<{ server: Server; url: string }> {
+function serve(token: string, forget: (id: string) => Promise<void>): Promise<{ server: Server; url: string }> {
   const logger = createLogger('silent');
-  const server = createHttpServer({
-    logger,
-    metrics: new Metrics(),
-    version: 'test',
-    startedAt: Date.now(),
-    readiness: [],
-    status: async () => ({}),
-    routes: [createAdminRoute({ token, forget, logger })],
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return startOpsHttp(logger, [createAdminRoute({ token, forget, logger })]);
 }
 
 function del(url: string, auth?: string): Promise<Response> {

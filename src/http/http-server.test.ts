@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../observability/logger.js';
-import { Metrics } from '../observability/metrics.js';
-import { createHttpServer, requestPath } from './http-server.js';
+import { captureLog } from '../../test/support/log-capture.js';
+import { startOpsHttp } from '../../test/support/ops-http.js';
+import { requestPath } from './http-server.js';
 
 /** A raw request: the target goes on the wire exactly as given (fetch would normalise it). */
 function raw(port: number, method: string, path: string): Promise<number> {
@@ -23,25 +20,9 @@ function raw(port: number, method: string, path: string): Promise<number> {
 describe('HTTP request targets', () => {
   let server: Server;
   let port: number;
-  const logged: string[] = [];
+  const { logger, lines: logged } = captureLog();
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logged.push(chunk.toString());
-        done();
-      },
-    });
-    server = createHttpServer({
-      logger: createLogger('info', sink),
-      metrics: new Metrics(),
-      version: 'test',
-      startedAt: Date.now(),
-      readiness: [],
-      status: async () => ({}),
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as AddressInfo).port;
+    ({ server, port } = await startOpsHttp(logger));
   });
   after(() => server.close());
 

@@ -19,6 +19,14 @@ function breaker(overrides: { failureThreshold?: number; windowMs?: number; cool
   return { b, clock, changes, fail };
 }
 
+/** A breaker that opened on three failures and has cooled down: half-open, its trial waiting. */
+function cooledDown() {
+  const opened = breaker();
+  opened.fail(3);
+  opened.clock.now += 5_000;
+  return opened;
+}
+
 describe('CircuitBreaker', () => {
   it('stays closed below the threshold, and successes in between do not open it', () => {
     const { b, fail } = breaker();
@@ -62,9 +70,7 @@ describe('CircuitBreaker', () => {
   });
 
   it('a failed trial re-opens it for a fresh cool-down', () => {
-    const { b, clock, fail, changes } = breaker();
-    fail(3);
-    clock.now += 5_000;
+    const { b, clock, changes } = cooledDown();
     b.tryAcquire()!.failed();
     assert.equal(b.state, 'open');
     clock.now += 4_999;
@@ -80,18 +86,14 @@ describe('CircuitBreaker', () => {
   });
 
   it('a released trial decides nothing: the next caller gets the trial', () => {
-    const { b, clock, fail } = breaker();
-    fail(3);
-    clock.now += 5_000;
+    const { b } = cooledDown();
     b.tryAcquire()!.released();
     assert.equal(b.state, 'half_open');
     assert.ok(b.tryAcquire());
   });
 
   it('a closed breaker starts counting afresh after a successful trial', () => {
-    const { b, clock, fail } = breaker();
-    fail(3);
-    clock.now += 5_000;
+    const { b, fail } = cooledDown();
     b.tryAcquire()!.succeeded();
     fail(2);
     assert.equal(b.state, 'closed');

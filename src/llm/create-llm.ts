@@ -71,7 +71,8 @@ function autoLlm(tp: TextProcessingConfig): LlmName | undefined {
 }
 
 function llmProvider(name: LlmName, tp: TextProcessingConfig, logger: Logger): LlmProvider {
-  const timeouts = { firstTokenTimeoutMs: tp.first_token_timeout_ms, totalTimeoutMs: tp.total_timeout_ms };
+  // The answer's total limit (total_timeout_ms) is the turn's; the first-token limit is each attempt's.
+  const timeouts = { firstTokenTimeoutMs: tp.first_token_timeout_ms };
   switch (name) {
     case 'openai':
       // openai and gemini import their SDKs: loaded only when configured (see LazyLlm).

@@ -178,7 +178,7 @@ describe('FallbackLlm', () => {
   describe('real providers against their local fakes', () => {
     let openaiFake: FakeOpenAi;
     let geminiFake: FakeGemini;
-    const timeouts = { firstTokenTimeoutMs: 2_000, totalTimeoutMs: 5_000 };
+    const timeouts = { firstTokenTimeoutMs: 2_000 };
     const openai = (overrides = {}) =>
       new OpenAiProvider({ baseUrl: openaiFake.url, apiKey: 'sk-test', model: 'gpt-test', placeholderApiKey: 'x', ...timeouts, ...overrides });
     const gemini = (overrides = {}) =>

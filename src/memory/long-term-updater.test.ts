@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { AppError } from '../errors.js';
 import { createLogger } from '../observability/logger.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { fail, pieces, ScriptedLlm, waitFor, type LlmStep } from '../../test/support/llm-stubs.js';
 import type { LlmProvider } from '../llm/provider.js';
 import { createLongTermUpdater, createMemoryStore } from './create-memory-store.js';
@@ -58,16 +58,7 @@ function turn(hardwareId: string, userText: string, assistantText = 'Okay.'): Tu
 describe('LongTermUpdater', () => {
   let store: MemoryBackend;
   let logs: Array<{ msg: string; level: string; err?: { kind?: string } }>;
-  const logger = () =>
-    createLogger(
-      'debug',
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line));
-          done();
-        },
-      }),
-    );
+  const logger = () => captureLog('debug', (record) => logs.push(record as (typeof logs)[number])).logger;
 
   function section(overrides: Partial<UpdaterSettings> = {}): MemorySection {
     const base = defaultSection();
@@ -85,6 +76,16 @@ describe('LongTermUpdater', () => {
   }
 
   const warnings = () => logs.filter((l) => l.level === 'warn').map((l) => l.msg);
+
+  /** An updater whose model never answers, busy with a first turn of HW. */
+  async function busyUpdater(overrides: Partial<UpdaterSettings> = {}) {
+    const llm = scriptedLlm(never);
+    const u = updater(llm, overrides);
+    const started = llm.started();
+    await told(u, turn(HW, 'my name is alex'));
+    await started;
+    return { llm, u };
+  }
 
   beforeEach(async () => {
     logs = [];
@@ -214,11 +215,7 @@ describe('LongTermUpdater', () => {
 
   it('a model slower than timeout_ms is given up on and the rules step in', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const llm = scriptedLlm(never);
-    const u = updater(llm, { timeout_ms: 5000 });
-    const started = llm.started();
-    await told(u, turn(HW, 'my name is alex'));
-    await started;
+    const { llm, u } = await busyUpdater({ timeout_ms: 5000 });
     t.mock.timers.tick(5000);
     await u.drain();
     assert.equal((llm.aborted[0] as AppError).kind, 'timeout');
@@ -227,11 +224,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('stop aborts running updates, drops waiting ones and ignores later turns, quietly', async () => {
-    const llm = scriptedLlm(never);
-    const u = updater(llm);
-    const started = llm.started();
-    await told(u, turn(HW, 'my name is alex'));
-    await started;
+    const { llm, u } = await busyUpdater();
     await told(u, turn(HW, 'I like jazz'));
     u.stop();
     await u.drain();
@@ -244,11 +237,7 @@ describe('LongTermUpdater', () => {
   });
 
   it('cancel drops what is queued for one id (before a forget)', async () => {
-    const llm = scriptedLlm(never);
-    const u = updater(llm);
-    const started = llm.started();
-    await told(u, turn(HW, 'my name is alex'));
-    await started;
+    const { llm, u } = await busyUpdater();
     u.cancel(HW);
     await u.drain();
     assert.deepEqual((await store.context(HW, BUDGET)).facts, []);

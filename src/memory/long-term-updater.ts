@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { AppError } from '../errors.js';
+import { AppError, onAbort } from '../errors.js';
 import type { ChatMessage, LlmProvider, LlmRequest } from '../llm/provider.js';
 import { extractFacts } from './fact-rules.js';
 import type { MemoryBackend, MemoryUpdater, TurnRecord } from './store.js';
@@ -178,8 +178,7 @@ export class LongTermUpdater implements MemoryUpdater {
       temperature: s.temperature,
     };
     const call = new AbortController();
-    const onAbort = () => call.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unlink = onAbort(signal, (reason) => call.abort(reason));
     const timer = setTimeout(() => call.abort(new AppError('timeout', 'the memory model took too long')), s.timeout_ms);
     try {
       let text = '';
@@ -200,7 +199,7 @@ export class LongTermUpdater implements MemoryUpdater {
       throw call.signal.aborted && !signal.aborted ? call.signal.reason : error;
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unlink();
     }
   }
 }

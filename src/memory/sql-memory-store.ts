@@ -88,9 +88,7 @@ export class SqlMemoryStore implements MemoryBackend {
       this.#db
         .insertInto('turns')
         .values({
-          id: randomUUID(),
-          hardware_key: this.#keyOf(turn.hardwareId),
-          session_id: turn.sessionId,
+          ...this.#newRow(turn),
           user_text: maskSecrets(turn.userText),
           assistant_text: maskSecrets(turn.assistantText),
           interrupted: turn.interrupted ? 1 : 0,
@@ -109,9 +107,7 @@ export class SqlMemoryStore implements MemoryBackend {
       this.#db
         .insertInto('usage')
         .values({
-          id: randomUUID(),
-          hardware_key: this.#keyOf(usage.hardwareId),
-          session_id: usage.sessionId,
+          ...this.#newRow(usage),
           source: usage.source,
           input_tokens: usage.inputTokens,
           output_tokens: usage.outputTokens,
@@ -235,6 +231,11 @@ export class SqlMemoryStore implements MemoryBackend {
     if (this.#closed) return;
     this.#closed = true;
     await this.#db.destroy();
+  }
+
+  /** The columns every turn and usage row starts with: a fresh id, the hashed device, the session. */
+  #newRow(record: { readonly hardwareId: string; readonly sessionId: string }): { id: string; hardware_key: string; session_id: string } {
+    return { id: randomUUID(), hardware_key: this.#keyOf(record.hardwareId), session_id: record.sessionId };
   }
 
   async #run<T>(operation: () => Promise<T>): Promise<T> {

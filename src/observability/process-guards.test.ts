@@ -1,24 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { createLogger } from './logger.js';
+import { captureLog } from '../../test/support/log-capture.js';
 import { installProcessGuards } from './process-guards.js';
-
-function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, next) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      next();
-    },
-  });
-  return { lines, logger: createLogger('info', sink) };
-}
 
 test('an unhandled rejection is logged as an internal error with its stack and counted; the server goes on', () => {
   const proc = new EventEmitter();
-  const { lines, logger } = capture();
+  const { records: lines, logger } = captureLog();
   let internal = 0;
   const fatal: number[] = [];
   installProcessGuards(proc, logger, { onInternalError: () => internal++, onFatal: (code) => fatal.push(code) });
@@ -32,7 +20,7 @@ test('an unhandled rejection is logged as an internal error with its stack and c
 
 test('an uncaught exception is logged as fatal and drains once, however many follow', () => {
   const proc = new EventEmitter();
-  const { lines, logger } = capture();
+  const { records: lines, logger } = captureLog();
   const fatal: number[] = [];
   const uninstall = installProcessGuards(proc, logger, { onFatal: (code) => fatal.push(code) });
   proc.emit('uncaughtException', new Error('boom'));

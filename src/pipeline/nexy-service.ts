@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { AppError, toAppError } from '../errors.js';
+import { AppError, onAbort, toAppError } from '../errors.js';
 import type { InterruptHub } from '../sessions/interrupt-hub.js';
 import { EMPTY_CONTEXT, type MemoryContext, type MemoryStore, type MemoryUpdater, type TurnRecord, type UsageRecord } from '../memory/store.js';
 import { logFailure } from '../observability/log-failure.js';
@@ -136,9 +136,7 @@ export class NexyService {
     const lease = await this.#admit(request);
     const startedAt = new Date();
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    const unlink = onAbort(signal, (reason) => controller.abort(reason));
     const unregister = interrupts.register(request.hardwareId, request.sessionId, controller);
     // Shutdown aborted the running turns while this one was still acquiring its session.
     if (this.#abortReason) controller.abort(this.#abortReason);
@@ -184,7 +182,7 @@ export class NexyService {
       throw toAppError(error, controller.signal);
     } finally {
       clearTimeout(timeout);
-      signal.removeEventListener('abort', onAbort);
+      unlink();
       await this.#endTurn(request, { lease, unregister, turn, startedAt }, log);
     }
   }
@@ -282,8 +280,7 @@ export class NexyService {
     const { config, memory, metrics } = this.#deps;
     const budget = { maxTurns: config.memory_management.context_max_turns, maxChars: config.memory_management.context_max_chars };
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unlink = onAbort(signal, (reason) => controller.abort(reason));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), config.memory_management.context_timeout_ms);
@@ -297,7 +294,7 @@ export class NexyService {
       logFailure(log, error, 'memory context failed; turn goes on without it');
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unlink();
       controller.abort();
     }
     metrics.memoryContextSkipped.inc();

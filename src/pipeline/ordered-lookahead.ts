@@ -1,4 +1,4 @@
-import { AppError, toAppError } from '../errors.js';
+import { AppError, onAbort, toAppError } from '../errors.js';
 
 /**
  * Work ahead, hand out in order: items come from a source read by its own task, each item's job
@@ -52,22 +52,13 @@ class Wakeup {
         reject(toAppError(signal.reason, signal));
         return;
       }
-      const onAbort = () => reject(toAppError(signal.reason, signal));
-      signal.addEventListener('abort', onAbort, { once: true });
+      const unlink = onAbort(signal, () => reject(toAppError(signal.reason, signal)));
       this.#waiters.push(() => {
-        signal.removeEventListener('abort', onAbort);
+        unlink();
         resolve();
       });
     });
   }
-}
-
-/** Links a child controller to a parent signal; returns the unlink. */
-function follow(parent: AbortSignal, child: AbortController): () => void {
-  const onAbort = () => child.abort(parent.reason);
-  if (parent.aborted) onAbort();
-  else parent.addEventListener('abort', onAbort, { once: true });
-  return () => parent.removeEventListener('abort', onAbort);
 }
 
 interface Job<T, R> {
@@ -100,7 +91,7 @@ export async function* orderedLookahead<T, R>(
   if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError('limit must be an integer >= 1');
   if (!(Number.isInteger(pending) && pending >= 1)) throw new RangeError('pending must be an integer >= 1');
   const controller = new AbortController();
-  const unfollow = follow(options.signal, controller);
+  const unfollow = onAbort(options.signal, (reason) => controller.abort(reason));
   const signal = controller.signal;
   const changed = new Wakeup();
   const queue: T[] = [];
@@ -110,7 +101,7 @@ export async function* orderedLookahead<T, R>(
 
   const start = (item: T, ahead: boolean): Job<T, R> => {
     const job: Job<T, R> = { item, controller: new AbortController(), buffer: [], begun: false, done: false, failed: false, error: undefined };
-    const unlink = follow(signal, job.controller);
+    const unlink = onAbort(signal, (reason) => job.controller.abort(reason));
     void (async () => {
       try {
         for await (const result of run(item, job.controller.signal, ahead)) {

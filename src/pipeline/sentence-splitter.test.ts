@@ -141,28 +141,23 @@ describe('first fragment', () => {
     ]);
   });
 
+  /** Each text, streamed whole, and the segments it must become. */
+  const segmentsOf = (cases: ReadonlyArray<readonly [string, readonly string[]]>): void => {
+    for (const [text, segments] of cases) assert.deepEqual(splitStreamed([text], options), segments);
+  };
+
   test('semicolons, colons and spaced dashes are clause boundaries too', () => {
-    assert.deepEqual(splitStreamed(['Москва — это столица России — и крупнейший город.'], options), [
-      'Москва — это столица России —',
-      'и крупнейший город.',
-    ]);
-    assert.deepEqual(splitStreamed(['Here is the plan for today: first we test.'], options), [
-      'Here is the plan for today:',
-      'first we test.',
-    ]);
-    assert.deepEqual(splitStreamed(['I checked the whole file; it is fine.'], options), [
-      'I checked the whole file;',
-      'it is fine.',
+    segmentsOf([
+      ['Москва — это столица России — и крупнейший город.', ['Москва — это столица России —', 'и крупнейший город.']],
+      ['Here is the plan for today: first we test.', ['Here is the plan for today:', 'first we test.']],
+      ['I checked the whole file; it is fine.', ['I checked the whole file;', 'it is fine.']],
     ]);
   });
 
   test('a short first sentence is not cut, nor a comma inside a number', () => {
-    assert.deepEqual(splitStreamed(['Hi, Anna! The total is 1,250,000 dollars, give or take.'], options), [
-      'Hi, Anna!',
-      'The total is 1,250,000 dollars, give or take.',
-    ]);
-    assert.deepEqual(splitStreamed(['The population grew to 1,250,000 people.'], options), [
-      'The population grew to 1,250,000 people.',
+    segmentsOf([
+      ['Hi, Anna! The total is 1,250,000 dollars, give or take.', ['Hi, Anna!', 'The total is 1,250,000 dollars, give or take.']],
+      ['The population grew to 1,250,000 people.', ['The population grew to 1,250,000 people.']],
     ]);
   });
 

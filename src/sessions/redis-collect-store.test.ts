@@ -9,6 +9,7 @@ import { createLogger } from '../observability/logger.js';
 import { RedisCollectStore } from './redis-collect-store.js';
 import { createRedisClient } from './redis-connection.js';
 import { RedisSessionRegistry } from './redis-session-registry.js';
+import { commandsDuring } from '../../test/support/redis.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 0 });
 const available = await redis.connect().then(
@@ -21,26 +22,9 @@ if (!available && process.env.CI) throw new Error('CI must reach Redis at 127.0.
  * The Redis commands one connection sends while `op` runs, as MONITOR sees them (commands run
  * inside scripts are not counted: they are not round trips).
  */
-async function commandsDuring(monitor: Redis, client: Redis, op: () => Promise<unknown>): Promise<string[]> {
+function commandsOf(monitor: Redis, client: Redis, op: () => Promise<unknown>): Promise<string[]> {
   const source = `${client.stream.localAddress}:${client.stream.localPort}`;
-  const marker = `end-of-op-${randomUUID()}`;
-  const seen: string[] = [];
-  let finished!: () => void;
-  const done = new Promise<void>((resolve) => (finished = resolve));
-  const listener = (_time: string, args: string[], from: string) => {
-    if (from !== source) return;
-    if (args[0].toLowerCase() === 'echo' && args[1] === marker) finished();
-    else seen.push(args[0].toLowerCase());
-  };
-  monitor.on('monitor', listener);
-  try {
-    await op();
-    await client.echo(marker);
-    await done;
-  } finally {
-    monitor.off('monitor', listener);
-  }
-  return seen;
+  return commandsDuring(monitor, client, op, (_args, from) => from === source);
 }
 
 describe('Redis session backend', { skip: available ? false : 'no Redis at 127.0.0.1:6379' }, () => {
@@ -144,18 +128,18 @@ describe('Redis session backend', { skip: available ? false : 'no Redis at 127.0
     const registry = new RedisSessionRegistry(client, { keyPrefix, leaseTtlMs: 10_000 });
     const key = { hardwareId: 'C', sessionId: 'count' };
     // The first call on a connection sends the script (EVAL), later ones its hash (EVALSHA).
-    assert.deepEqual(await commandsDuring(monitor, client, () => counted.append(key, { seq: 1, text: 'what is' })), ['eval']);
-    assert.deepEqual(await commandsDuring(monitor, client, () => counted.append(key, { seq: 2, text: 'is the weather' })), ['evalsha']);
-    assert.deepEqual(await commandsDuring(monitor, client, () => counted.append(key, { seq: 2, text: 'stale' })), ['evalsha']);
+    assert.deepEqual(await commandsOf(monitor, client, () => counted.append(key, { seq: 1, text: 'what is' })), ['eval']);
+    assert.deepEqual(await commandsOf(monitor, client, () => counted.append(key, { seq: 2, text: 'is the weather' })), ['evalsha']);
+    assert.deepEqual(await commandsOf(monitor, client, () => counted.append(key, { seq: 2, text: 'stale' })), ['evalsha']);
     // Past the bound (1 buffer): eviction happens inside the same call.
-    assert.deepEqual(await commandsDuring(monitor, client, () => counted.append({ hardwareId: 'C', sessionId: 'other' }, { seq: 1, text: 'x' })), ['evalsha']);
-    assert.deepEqual(await commandsDuring(monitor, client, () => counted.take({ hardwareId: 'C', sessionId: 'other' })), ['eval']);
-    assert.deepEqual(await commandsDuring(monitor, client, () => counted.dropHardware('C')), ['eval']);
+    assert.deepEqual(await commandsOf(monitor, client, () => counted.append({ hardwareId: 'C', sessionId: 'other' }, { seq: 1, text: 'x' })), ['evalsha']);
+    assert.deepEqual(await commandsOf(monitor, client, () => counted.take({ hardwareId: 'C', sessionId: 'other' })), ['eval']);
+    assert.deepEqual(await commandsOf(monitor, client, () => counted.dropHardware('C')), ['eval']);
     let lease: Awaited<ReturnType<typeof registry.acquire>> | undefined;
-    assert.deepEqual(await commandsDuring(monitor, client, async () => (lease = await registry.acquire('count-lease', { hardwareId: 'C' }))), ['eval']);
+    assert.deepEqual(await commandsOf(monitor, client, async () => (lease = await registry.acquire('count-lease', { hardwareId: 'C' }))), ['eval']);
     assert.ok(lease?.ok);
-    assert.deepEqual(await commandsDuring(monitor, client, () => registry.active('C')), ['eval']);
-    assert.deepEqual(await commandsDuring(monitor, client, () => registry.release(lease!.ok ? lease!.lease : assert.fail())), ['eval']);
+    assert.deepEqual(await commandsOf(monitor, client, () => registry.active('C')), ['eval']);
+    assert.deepEqual(await commandsOf(monitor, client, () => registry.release(lease!.ok ? lease!.lease : assert.fail())), ['eval']);
     registry.close();
   });
 

@@ -16,41 +16,43 @@ function isEd25519(key: KeyObject): boolean {
 }
 
 /**
+ * An Ed25519 key of `kind` from PEM text, or from the base64 form Sparkle uses (`fromRaw` checks
+ * and converts the raw bytes). Throws an Error saying which form was expected.
+ */
+function parseKey(
+  text: string,
+  kind: 'public' | 'private',
+  fromPem: (pem: string) => KeyObject,
+  fromRaw: (raw: Buffer, base64: string) => KeyObject,
+): KeyObject {
+  const trimmed = text.trim();
+  const key = trimmed.startsWith('-----BEGIN') ? fromPem(trimmed) : fromRaw(Buffer.from(trimmed, 'base64'), trimmed);
+  if (!isEd25519(key)) throw new Error(`the ${kind} key is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
+  return key;
+}
+
+/**
  * The public key from PEM text, or from base64 of the raw 32 bytes (what Sparkle's SUPublicEDKey
  * and `generate_keys` print). Throws an Error saying which form was expected.
  */
 export function parsePublicKey(text: string): KeyObject {
-  const trimmed = text.trim();
-  let key: KeyObject;
-  if (trimmed.startsWith('-----BEGIN')) {
-    key = createPublicKey(trimmed);
-  } else {
-    const raw = Buffer.from(trimmed, 'base64');
-    if (raw.length !== RAW_KEY_BYTES || raw.toString('base64') !== trimmed) {
+  return parseKey(text, 'public', (pem) => createPublicKey(pem), (raw, base64) => {
+    if (raw.length !== RAW_KEY_BYTES || raw.toString('base64') !== base64) {
       throw new Error('not an ed25519 public key (PEM, or base64 of the 32 raw bytes)');
     }
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-  }
-  if (!isEd25519(key)) throw new Error(`the public key is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
-  return key;
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  });
 }
 
 /** A private key from PEM (PKCS#8), or base64 of the 32-byte seed (Sparkle's exported key file). */
 export function parsePrivateKey(text: string): KeyObject {
-  const trimmed = text.trim();
-  let key: KeyObject;
-  if (trimmed.startsWith('-----BEGIN')) {
-    key = createPrivateKey(trimmed);
-  } else {
-    const raw = Buffer.from(trimmed, 'base64');
+  return parseKey(text, 'private', (pem) => createPrivateKey(pem), (raw) => {
     // Older Sparkle key files hold seed + public key (64 bytes); the seed is the first half.
     if (raw.length !== RAW_KEY_BYTES && raw.length !== RAW_KEY_BYTES * 2) {
       throw new Error('not an ed25519 private key (PEM, or base64 of the 32-byte seed)');
     }
-    key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, raw.subarray(0, RAW_KEY_BYTES)]), format: 'der', type: 'pkcs8' });
-  }
-  if (!isEd25519(key)) throw new Error(`the private key is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
-  return key;
+    return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, raw.subarray(0, RAW_KEY_BYTES)]), format: 'der', type: 'pkcs8' });
+  });
 }
 
 /** Base64 of the raw 32 public-key bytes: the form Sparkle's SUPublicEDKey takes. */

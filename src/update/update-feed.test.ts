@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,9 @@ import { ConfigError } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { appendRelease } from './release.js';
-import { generateSigningKeys, parsePrivateKey, signBytes } from './signing.js';
+import { generateSigningKeys } from './signing.js';
 import { UpdateFeed, type UpdateFeedOptions } from './update-feed.js';
+import { signedRelease } from '../../test/support/releases.js';
 
 async function setup() {
   const dir = await mkdtemp(join(tmpdir(), 'nexy-feed-'));
@@ -17,14 +17,7 @@ async function setup() {
   const bytes = Buffer.from('artifact bytes');
   await mkdir(join(dir, 'dl'));
   await writeFile(join(dir, 'dl', 'a.zip'), bytes);
-  await appendRelease(join(dir, 'rel'), 'stable', {
-    version: '1.0.0',
-    build: 1,
-    file: 'a.zip',
-    size: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    ed25519: await signBytes(bytes, parsePrivateKey(keys.privateKeyPem)),
-  });
+  await appendRelease(join(dir, 'rel'), 'stable', await signedRelease(bytes, keys.privateKeyPem, { version: '1.0.0', build: 1, file: 'a.zip' }));
   const metrics = new Metrics();
   const options: UpdateFeedOptions = {
     releasesDir: join(dir, 'rel'),

@@ -23,11 +23,13 @@ const FORBIDDEN: ReadonlyArray<readonly [string, string]> = [
 /**
  * The bottom folders and all they may import besides themselves: the wire's rules and the
  * language-model layer are used by everything above them and lean on nothing but the error type
- * (and, for `llm/create-llm.ts`, the config section that names the providers).
+ * (and, for `llm/create-llm.ts`, the config section that names the providers), and the network
+ * providers' shared plumbing (`upstream.ts`, itself on the error type only).
  */
 const ONLY: Readonly<Record<string, readonly string[]>> = {
   protocol: [],
-  llm: ['errors.ts', 'config'],
+  llm: ['errors.ts', 'config', 'upstream.ts'],
+  'upstream.ts': ['errors.ts'],
 };
 
 function sources(dir: string): string[] {

@@ -1,10 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
-import { Writable } from 'node:stream';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
 import { makePng, makeWebp } from '../support/images.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { captureLog } from '../support/log-capture.js';
 import {
   HARDWARE_ID,
   kinds,
@@ -114,17 +113,11 @@ function rawCall(address: string, method: string, bytes: Buffer, stream: boolean
 
 describe('undecodable request bytes and the bad-input log', () => {
   let t: TestServer;
-  const lines: string[] = [];
+  const { logger, lines } = captureLog();
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, next) {
-        lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-        next();
-      },
-    });
     t = await startTestServer(testConfig({ logging: { bad_input_max_per_interval: 12, bad_input_interval_ms: 3_600_000 } }), {
       llm: new RecordingLlm(),
-      logger: createLogger('info', sink),
+      logger,
     });
   });
   after(() => t.close());

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { AppError, type ErrorKind } from '../../src/errors.js';
 import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
-import { fail, ScriptedLlm, text } from '../support/llm-stubs.js';
+import { fail, hang, ScriptedLlm, text } from '../support/llm-stubs.js';
 import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 
 function commit(sessionId: string): StreamRequest {
@@ -62,6 +62,21 @@ describe('how a turn ends', () => {
     assert.ok(order.includes('audioChunk'));
     assert.ok(!order.includes('errorMessage') && !order.includes('endMessage'), order.join());
     assert.equal(await unavailableErrors(), errorsBefore + 1, 'the quiet stop is counted');
+  });
+
+  test("the turn owns the total timeout: a model that never answers ends with one error_message, then DEADLINE_EXCEEDED", async () => {
+    // The stub has no timer of its own (the real providers keep only the first-token one).
+    const silent = new ScriptedLlm('silent', [hang()]);
+    const server = await startTestServer(testConfig({ text_processing: { total_timeout_ms: 300 } }), { llm: silent });
+    try {
+      const result = await readStream(server.client.streamAudio(commit('end-total-timeout')));
+      assert.equal(result.status.code, status.DEADLINE_EXCEEDED);
+      assert.deepEqual(kinds(result.messages), ['errorMessage']);
+      assert.equal((result.messages[0].content as { errorMessage: string }).errorMessage, 'the answer took too long');
+      assert.equal((silent.aborted[0] as AppError).kind, 'timeout', "the model's call was aborted with the turn's reason");
+    } finally {
+      await server.close();
+    }
   });
 
   test('a model that answers nothing is an error, not an empty "completed"', async () => {

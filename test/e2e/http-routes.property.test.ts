@@ -1,25 +1,20 @@
 import { strict as assert } from 'node:assert';
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { createLogger } from '../../src/observability/logger.js';
 import { startTestServer, testConfig, type TestServer } from '../support/harness.js';
+import { captureLog } from '../support/log-capture.js';
 
 // Property test of every HTTP route (health, ready, status, metrics, admin, update feed,
 // operator page): any method and request target, sent raw, is answered below 500, nothing is
 // logged at error level, and the server keeps answering.
 let t: TestServer;
 let port: number;
-const errors: string[] = [];
+const log = captureLog('warn');
+/** What was logged at error level or worse: nothing, for any request. */
+const errors = (): string[] => log.lines.filter((line) => /"level":"(error|fatal)"/.test(line));
 before(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, next) {
-      for (const line of chunk.toString().split('\n')) if (/"level":"(error|fatal)"/.test(line)) errors.push(line);
-      next();
-    },
-  });
-  t = await startTestServer(testConfig({ admin: { token: 'property-test-admin-token-0123456789' } }), { logger: createLogger('warn', sink) });
+  t = await startTestServer(testConfig({ admin: { token: 'property-test-admin-token-0123456789' } }), { logger: log.logger });
   port = t.server.httpPort;
 });
 after(() => t.close());
@@ -61,6 +56,6 @@ test('HTTP routes: any method and target is answered below 500, and nothing is l
     }),
     { numRuns: 300 },
   );
-  assert.deepEqual(errors, []);
+  assert.deepEqual(errors(), []);
   assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
 });

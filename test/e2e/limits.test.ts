@@ -7,10 +7,9 @@ import type { DeepPartial } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/admission/clock.js';
 import { AppError } from '../../src/errors.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { RequestPhase, type InterruptResponse, type StreamRequest, type StreamingServiceClient } from '../../src/gen/streaming.js';
 import type { LlmEvent, LlmProvider } from '../../src/llm/provider.js';
-import { logSink } from '../support/log-lines.js';
+import { captureLog } from '../support/log-capture.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 
 /**
@@ -165,12 +164,12 @@ describe('rate limits', () => {
   });
 
   test('a refusal by a limit is one short info line, rate-limited like bad input (no warn line, no cause)', async () => {
-    const { written: lines, sink } = logSink();
+    const { lines, logger } = captureLog();
     const config = testConfig({
       logging: { refusal_max_per_interval: 3, refusal_interval_ms: 3_600_000 },
       limits: { rates: { interrupt: { per_hardware_id: { burst: 1, per_minute: 1 } } } },
     });
-    const t = await startTestServer(config, { clock: new ManualClock(), logger: createLogger('info', sink) });
+    const t = await startTestServer(config, { clock: new ManualClock(), logger });
     try {
       await interrupt(t.client, HARDWARE_ID);
       for (let i = 0; i < 8; i++) {

@@ -1,12 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { RequestPhase, type UsageRequest, type UsageResponse } from '../../src/gen/streaming.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { captureLog } from '../support/log-capture.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
 import { PG_URL, probePostgres, withPg } from '../support/postgres.js';
@@ -23,7 +22,8 @@ describe('PostgreSQL cut and restored', { skip: pgProblem === undefined ? undefi
   const llm = new RecordingLlm('Fine, thanks.');
   let proxy: FaultProxy;
   let t: TestServer;
-  const logged: string[] = [];
+  const log = captureLog();
+  const logged = log.lines;
 
   before(async () => {
     const target = new URL(PG_URL);
@@ -32,13 +32,7 @@ describe('PostgreSQL cut and restored', { skip: pgProblem === undefined ? undefi
     const config = testConfig({
       memory_management: { backend: 'postgres', postgres: { url: target.toString(), schema, pool_max: 4 }, updater: { enabled: false } },
     });
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, next) {
-        logged.push(...chunk.toString().split('\n').filter((l) => l !== ''));
-        next();
-      },
-    });
-    t = await startTestServer(config, { llm, logger: createLogger('info', sink) });
+    t = await startTestServer(config, { llm, logger: log.logger });
   });
   after(async () => {
     await t.close();

@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { RequestPhase, type InterruptResponse, type StreamRequest } from '../../src/gen/streaming.js';
 import { HARDWARE_ID, kinds, readStream, RecordingLlm, startTestServer, testConfig, type TestServer } from '../support/harness.js';
-import { REDIS_URL, redisAnswers } from '../support/redis.js';
+import { commandsDuring, REDIS_URL, redisAnswers } from '../support/redis.js';
 
 const available = await redisAnswers();
 if (!available && process.env.CI) throw new Error(`CI must reach Redis at ${REDIS_URL}`);
@@ -85,34 +85,16 @@ describe('two instances sharing Redis', { skip: available ? false : 'no Redis at
       monitor.disconnect();
       watcher.disconnect();
     });
-    const marker = `${prefix}end-of-call`;
-    const commandsDuring = async (op: () => Promise<unknown>): Promise<string[]> => {
-      const seen: string[] = [];
-      let finished!: () => void;
-      const done = new Promise<void>((resolve) => (finished = resolve));
-      const listener = (_time: string, args: string[], source: string) => {
-        if (source === 'lua' || !args.some((arg) => arg.includes(prefix))) return;
-        if (args[1] === marker) finished();
-        else seen.push(args[0].toLowerCase());
-      };
-      monitor.on('monitor', listener);
-      try {
-        await op();
-        await watcher.echo(marker);
-        await done;
-      } finally {
-        monitor.off('monitor', listener);
-      }
-      return seen;
-    };
+    const commandsOf = (op: () => Promise<unknown>): Promise<string[]> =>
+      commandsDuring(monitor, watcher, op, (args, source) => source !== 'lua' && args.some((arg) => arg.includes(prefix)));
     const sessionId = `r-${randomUUID()}`;
     const collect = (seq: number, text: string) =>
       readStream(a.client.streamAudio(request({ sessionId, phase: RequestPhase.REQUEST_PHASE_COLLECT, chunkSeq: seq, chunkText: text })));
     await collect(1, 'what');
     const evalsha = ['evalsha'];
-    assert.deepEqual(await commandsDuring(() => collect(2, 'is the')), evalsha, 'COLLECT');
-    assert.deepEqual(await commandsDuring(() => collect(2, 'stale')), evalsha, 'stale COLLECT');
-    const commit = await commandsDuring(() => readStream(b.client.streamAudio(request({ sessionId, prompt: 'time' }))));
+    assert.deepEqual(await commandsOf(() => collect(2, 'is the')), evalsha, 'COLLECT');
+    assert.deepEqual(await commandsOf(() => collect(2, 'stale')), evalsha, 'stale COLLECT');
+    const commit = await commandsOf(() => readStream(b.client.streamAudio(request({ sessionId, prompt: 'time' }))));
     // Lease acquire, take, lease release (the first COMMIT on b sends the scripts' text once).
     assert.equal(commit.length, 3, commit.join(' '));
     assert.equal(llm.requests.at(-1)?.prompt, 'what is the time');

@@ -11,6 +11,7 @@ import type { CliContext } from '../../src/cli/command.js';
 import { appendRelease } from '../../src/update/release.js';
 import { parsePublicKey, verifyBytes, generateSigningKeys } from '../../src/update/signing.js';
 import { startTestServer, testConfig, type TestServer } from '../support/harness.js';
+import { signedRelease } from '../support/releases.js';
 
 /**
  * The update feed as clients and operators meet it: releases published with `nexy release add`,
@@ -93,15 +94,7 @@ describe('update feed: appcasts, manifest, downloads', () => {
     const outsideBytes = randomBytes(4096);
     await writeFile(join(dir, 'outside', 'real.dmg'), outsideBytes);
     await symlink(join(dir, 'outside', 'real.dmg'), join(downloads, 'Nexy-link.dmg'));
-    const { signBytes, parsePrivateKey } = await import('../../src/update/signing.js');
-    await appendRelease(releases, 'beta', {
-      version: '2.0.0',
-      build: 2000,
-      file: 'Nexy-link.dmg',
-      size: outsideBytes.length,
-      sha256: createHash('sha256').update(outsideBytes).digest('hex'),
-      ed25519: await signBytes(outsideBytes, parsePrivateKey(keys.privateKeyPem)),
-    });
+    await appendRelease(releases, 'beta', await signedRelease(outsideBytes, keys.privateKeyPem, { version: '2.0.0', build: 2000, file: 'Nexy-link.dmg' }));
 
     t = await startTestServer(testConfig({ updates: { ...updates, channels: { alpha: { enabled: false } } } }));
   });

@@ -1,18 +1,20 @@
 /**
  * The behaviour every streaming language-model provider owes the pipeline, run against each real
  * provider and its local fake (as `memoryStoreSuite` does for the memory stores): upstream errors
- * as AppError kinds with safe messages, the first-token and total timeouts, and cancellation that
- * closes the upstream request. What only one provider does stays in its own test file.
+ * as AppError kinds with safe messages, the first-token timeout (and the caller's total one), and
+ * cancellation that closes the upstream request. What only one provider does stays in its own
+ * test file.
  *
  * ```ts
  * llmProviderContract({ name: 'OpenAiProvider', start: startFakeOpenAi, provider: (fake, o) => new OpenAiProvider({ ... }), ... });
  * ```
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AppError, InterruptedError, type ErrorKind } from '../../src/errors.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../../src/llm/provider.js';
 import type { RecordedRequest, RecordingHttp } from '../fakes/recording-http.js';
+import { useFake } from './use-fake.js';
 
 const TEST_TIMEOUT = { timeout: 10_000 };
 
@@ -39,7 +41,6 @@ export interface ContractScript {
 export interface ContractOverrides {
   readonly baseUrl?: string;
   readonly firstTokenTimeoutMs?: number;
-  readonly totalTimeoutMs?: number;
 }
 
 export interface LlmProviderContract<F extends RecordingHttp<never, RecordedRequest>> {
@@ -47,12 +48,16 @@ export interface LlmProviderContract<F extends RecordingHttp<never, RecordedRequ
   readonly name: string;
   /** Starts the provider's local fake. */
   start(): Promise<F>;
-  /** The provider against `fake` (first-token 5 s and total 8 s unless overridden). */
+  /** The provider against `fake` (first-token timeout 5 s unless overridden). */
   provider(fake: F, overrides: ContractOverrides): LlmProvider;
   /** The error statuses and the kinds (and, where given, the retryable flag) they must become. */
   readonly errorCases: ReadonlyArray<{ readonly status: number; readonly kind: ErrorKind; readonly retryable?: boolean }>;
   /** The SDK's error class, which must be kept as the AppError's cause. */
   readonly sdkError: abstract new (...args: never[]) => Error;
+  /** The path (and query) of the one POST an answer takes, e.g. `/v1/chat/completions`. */
+  readonly path: string;
+  /** The header and value that carry the API key (`test-key` in the contract's providers). */
+  readonly keyHeader: readonly [string, string];
 }
 
 export interface Outcome {
@@ -84,18 +89,22 @@ export function assertAppError(error: unknown, kind: AppError['kind']): asserts 
 /** Runs the shared behaviour suite against one provider. */
 export function llmProviderContract<F extends RecordingHttp<never, RecordedRequest>>(contract: LlmProviderContract<F>): void {
   describe(`${contract.name}: the provider contract`, () => {
-    let fake: F;
+    const current = useFake(contract.start);
     // The fakes take more keys; these are the ones every one of them takes.
-    const script = (s: ContractScript): void => (fake as unknown as RecordingHttp<ContractScript, RecordedRequest>).script(s);
-    const provider = (overrides: ContractOverrides = {}): LlmProvider =>
-      contract.provider(fake, { firstTokenTimeoutMs: 5_000, totalTimeoutMs: 8_000, ...overrides });
+    const script = (s: ContractScript): void => (current() as unknown as RecordingHttp<ContractScript, RecordedRequest>).script(s);
+    const provider = (overrides: ContractOverrides = {}): LlmProvider => contract.provider(current(), { firstTokenTimeoutMs: 5_000, ...overrides });
     const run = (p: LlmProvider, req?: LlmRequest, signal?: AbortSignal): Promise<Outcome> => collectStream(p, req, signal);
 
-    before(async () => {
-      fake = await contract.start();
+    it('an answer is one POST to the endpoint, with the key, read to its end', TEST_TIMEOUT, async () => {
+      const out = await run(provider());
+      assert.equal(out.error, undefined);
+      assert.equal(current().requests.length, 1);
+      const [sent] = current().requests;
+      assert.equal(sent.method, 'POST');
+      assert.equal(sent.path, contract.path);
+      assert.equal(sent.headers[contract.keyHeader[0]], contract.keyHeader[1]);
+      assert.equal(sent.outcome, 'completed');
     });
-    beforeEach(() => fake.reset());
-    after(() => fake.close());
 
     describe('upstream errors become AppError kinds with safe messages', () => {
       for (const { status, kind, retryable } of contract.errorCases) {
@@ -106,7 +115,7 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
           if (retryable !== undefined) assert.equal(out.error.retryable, retryable);
           assert.ok(out.error.cause instanceof contract.sdkError, 'the SDK error is kept as the cause');
           assert.deepEqual(out.texts, []);
-          assert.equal(fake.requests.length, 1, 'the SDK must not retry');
+          assert.equal(current().requests.length, 1, 'the SDK must not retry');
         });
       }
 
@@ -123,8 +132,8 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
         const out = await run(provider());
         assert.deepEqual(out.texts, ['One', ' two']);
         assertAppError(out.error, 'unavailable');
-        assert.equal(fake.requests[0].outcome, 'server-dropped');
-        assert.equal(fake.requests.length, 1, 'the SDK must not resume the stream');
+        assert.equal(current().requests[0].outcome, 'server-dropped');
+        assert.equal(current().requests.length, 1, 'the SDK must not resume the stream');
       });
 
       it('an error event inside the stream → unavailable', TEST_TIMEOUT, async () => {
@@ -140,7 +149,7 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
         script({ hangBeforeHeaders: true });
         const out = await run(provider({ firstTokenTimeoutMs: 100 }));
         assertAppError(out.error, 'timeout');
-        await fake.waitForClose(0);
+        await current().waitForClose(0);
       });
 
       it('headers but no text within the first-token timeout → timeout, upstream closed', TEST_TIMEOUT, async () => {
@@ -148,20 +157,25 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
         const out = await run(provider({ firstTokenTimeoutMs: 100 }));
         assert.deepEqual(out.texts, []);
         assertAppError(out.error, 'timeout');
-        await fake.waitForClose(0);
+        await current().waitForClose(0);
       });
 
-      it('text that keeps coming slowly is cut by the total timeout', TEST_TIMEOUT, async () => {
+      // The answer's total limit is the caller's (a turn's `total_timeout_ms`): the provider ends
+      // with the caller's reason and closes the request.
+      it("text that keeps coming slowly is cut by the caller's total timeout", TEST_TIMEOUT, async () => {
         script({ chunks: ['a', 'b', 'c', 'd', 'e', 'f'], chunkDelayMs: 100 });
-        const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 250 }));
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(new AppError('timeout', 'the answer took too long')), 250);
+        const out = await run(provider({ firstTokenTimeoutMs: 300 }), CONTRACT_REQUEST, deadline.signal);
+        clearTimeout(timer);
         assert.ok(out.texts.length >= 1 && out.texts.length < 6, `got ${out.texts.length} chunks`);
         assertAppError(out.error, 'timeout');
-        await fake.waitForClose(0);
+        await current().waitForClose(0);
       });
 
       it('the first-token timeout stops counting once text arrives', TEST_TIMEOUT, async () => {
         script({ chunks: ['a', 'b', 'c'], chunkDelayMs: 200 });
-        const out = await run(provider({ firstTokenTimeoutMs: 300, totalTimeoutMs: 5_000 }));
+        const out = await run(provider({ firstTokenTimeoutMs: 300 }));
         assert.equal(out.error, undefined);
         assert.deepEqual(out.texts, ['a', 'b', 'c']);
       });
@@ -169,7 +183,7 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
       it('clears its timers when the stream completes', TEST_TIMEOUT, async () => {
         const activeTimeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
         const before = activeTimeouts();
-        const out = await run(provider({ firstTokenTimeoutMs: 60_000, totalTimeoutMs: 60_000 }));
+        const out = await run(provider({ firstTokenTimeoutMs: 60_000 }));
         assert.equal(out.error, undefined);
         assert.equal(activeTimeouts(), before);
       });
@@ -185,7 +199,7 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
         const reason = new InterruptedError();
         controller.abort(reason);
         await assert.rejects(pending, (error) => error === reason);
-        await fake.waitForClose(0);
+        await current().waitForClose(0);
         assert.deepEqual(await iterator.next(), { done: true, value: undefined });
       });
 
@@ -193,23 +207,23 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
         script({ hangBeforeHeaders: true });
         const controller = new AbortController();
         const running = run(provider(), CONTRACT_REQUEST, controller.signal);
-        await fake.waitForRequest(0);
+        await current().waitForRequest(0);
         const reason = new InterruptedError();
         controller.abort(reason);
         const out = await running;
         assert.equal(out.error, reason);
-        await fake.waitForClose(0);
+        await current().waitForClose(0);
       });
 
       it('an abort with no AppError reason ends as interrupted', TEST_TIMEOUT, async () => {
         script({ hangAfterChunks: 0 });
         const controller = new AbortController();
         const running = run(provider(), CONTRACT_REQUEST, controller.signal);
-        await fake.waitForRequest(0);
+        await current().waitForRequest(0);
         controller.abort();
         const out = await running;
         assertAppError(out.error, 'interrupted');
-        await fake.waitForClose(0);
+        await current().waitForClose(0);
       });
 
       it('a consumer that stops reading closes the upstream request', TEST_TIMEOUT, async () => {
@@ -218,14 +232,14 @@ export function llmProviderContract<F extends RecordingHttp<never, RecordedReque
           assert.deepEqual(event, { type: 'text', text: 'one' });
           break;
         }
-        await fake.waitForClose(0);
+        await current().waitForClose(0);
       });
 
       it('an already aborted signal sends nothing', TEST_TIMEOUT, async () => {
         const reason = new InterruptedError();
         const out = await run(provider(), CONTRACT_REQUEST, AbortSignal.abort(reason));
         assert.equal(out.error, reason);
-        assert.equal(fake.requests.length, 0);
+        assert.equal(current().requests.length, 0);
       });
     });
   });

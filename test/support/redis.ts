@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 /** The Redis the tests use: the machine's server (override: NEXY_TEST_REDIS_URL). */
@@ -18,4 +19,34 @@ export async function redisAnswers(url: string = REDIS_URL): Promise<boolean> {
   } finally {
     probe.disconnect();
   }
+}
+
+/**
+ * The commands (lower-cased names) MONITOR reports while `op` runs, of those `counts` accepts by
+ * their arguments and source (`host:port`, or `lua` for a command a script runs). The window
+ * closes when a marker `client` echoes after `op` comes through, so nothing is missed or late.
+ */
+export async function commandsDuring(
+  monitor: Redis,
+  client: Redis,
+  op: () => Promise<unknown>,
+  counts: (args: readonly string[], source: string) => boolean,
+): Promise<string[]> {
+  const marker = `end-of-op-${randomUUID()}`;
+  const seen: string[] = [];
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const listener = (_time: string, args: string[], source: string) => {
+    if (args[0]?.toLowerCase() === 'echo' && args[1] === marker) finished();
+    else if (counts(args, source)) seen.push(args[0]!.toLowerCase());
+  };
+  monitor.on('monitor', listener);
+  try {
+    await op();
+    await client.echo(marker);
+    await done;
+  } finally {
+    monitor.off('monitor', listener);
+  }
+  return seen;
 }

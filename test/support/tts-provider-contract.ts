@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Pcm, TtsProvider } from '../../src/audio/provider.js';
 import { AppError, InterruptedError } from '../../src/errors.js';
+import { concatSamples } from '../../src/audio/silence.js';
 
 /** A fake speech service in the contract's terms: exchanges (requests or connections) and pieces of audio. */
 export interface ContractSpeechFake {
@@ -56,13 +57,7 @@ export async function collectPcm(iterable: AsyncIterable<Pcm>): Promise<Pcm[]> {
 
 /** The samples of every part, end to end. */
 export function joinedPcm(parts: readonly Pcm[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.samples.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part.samples, offset);
-    offset += part.samples.length;
-  }
-  return out;
+  return concatSamples(parts.map((part) => part.samples));
 }
 
 /** The AppError a synthesis ended with, and the parts yielded before it; fails the test if it succeeded. */

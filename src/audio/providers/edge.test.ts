@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fakeEdgeAudio, startFakeEdge, type FakeEdge } from '../../../test/fakes/edge-tts-server.js';
 import { collectPcm, joinedPcm, synthesisFailure, ttsProviderContract } from '../../../test/support/tts-provider-contract.js';
+import { useFake } from '../../../test/support/use-fake.js';
 import { AppError } from '../../errors.js';
 import { EdgeTts, type EdgeOptions } from './edge.js';
 import { secMsGec } from './edge-protocol.js';
@@ -26,17 +27,12 @@ function options(fake: Pick<FakeEdge, 'url'>, overrides: Partial<EdgeOptions> = 
 }
 
 describe('EdgeTts', () => {
-  let fake: FakeEdge;
-  before(async () => {
-    fake = await startFakeEdge();
-  });
-  beforeEach(() => fake.script({}));
-  after(() => fake.close());
+  const fake = useFake(startFakeEdge, (f) => f.script({}));
 
   it('speaks the read-aloud protocol and yields the raw PCM exactly', async () => {
-    const tts = new EdgeTts(options(fake, { prosody: { rate: '+10%', pitch: '-5Hz', volume: '+0%' } }));
+    const tts = new EdgeTts(options(fake(), { prosody: { rate: '+10%', pitch: '-5Hz', volume: '+0%' } }));
     const parts = await collectPcm(tts.synthesize('Fish & chips, please.', 'en-US-AriaNeural', never));
-    const connection = fake.connections.at(-1)!;
+    const connection = fake().connections.at(-1)!;
     assert.equal(connection.query.get('TrustedClientToken'), TOKEN);
     assert.equal(connection.query.get('Sec-MS-GEC'), secMsGec(NOW, TOKEN));
     assert.equal(connection.query.get('Sec-MS-GEC-Version'), '1-130.0.2849.68');
@@ -57,8 +53,8 @@ describe('EdgeTts', () => {
   });
 
   it('the sample rate follows the output format', async () => {
-    const parts = await collectPcm(new EdgeTts(options(fake, { outputFormat: 'raw-16khz-16bit-mono-pcm' })).synthesize('Hi.', 'en-US-AriaNeural', never));
-    assert.equal(fake.connections.at(-1)!.outputFormat, 'raw-16khz-16bit-mono-pcm');
+    const parts = await collectPcm(new EdgeTts(options(fake(), { outputFormat: 'raw-16khz-16bit-mono-pcm' })).synthesize('Hi.', 'en-US-AriaNeural', never));
+    assert.equal(fake().connections.at(-1)!.outputFormat, 'raw-16khz-16bit-mono-pcm');
     assert.ok(parts.every((p) => p.sampleRate === 16000));
   });
 
@@ -69,8 +65,8 @@ describe('EdgeTts', () => {
   ];
   for (const [status, kind, retryable] of refusals) {
     it(`handshake refused with ${status} → ${kind}${retryable ? '' : ', not retryable'}`, async () => {
-      fake.script({ refuseStatus: status });
-      const { error } = await synthesisFailure(new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never));
+      fake().script({ refuseStatus: status });
+      const { error } = await synthesisFailure(new EdgeTts(options(fake())).synthesize('Hi.', 'en-US-AriaNeural', never));
       assert.equal(error.kind, kind);
       assert.equal(error.retryable, retryable);
     });
@@ -82,48 +78,48 @@ describe('EdgeTts', () => {
   ] as const) {
     it(`${what} within timeout_ms → timeout, and the connection is dropped`, async (t) => {
       t.mock.timers.enable({ apis: ['setTimeout'] });
-      fake.script(script);
-      const index = fake.connections.length;
-      const result = synthesisFailure(new EdgeTts(options(fake, { timeoutMs: 5000 })).synthesize('Hi.', 'en-US-AriaNeural', never));
-      await fake.waitForConnection(index);
+      fake().script(script);
+      const index = fake().connections.length;
+      const result = synthesisFailure(new EdgeTts(options(fake(), { timeoutMs: 5000 })).synthesize('Hi.', 'en-US-AriaNeural', never));
+      await fake().waitForConnection(index);
       t.mock.timers.tick(4999);
-      assert.equal(fake.connections[index]!.outcome, undefined);
+      assert.equal(fake().connections[index]!.outcome, undefined);
       t.mock.timers.tick(1);
       const { error, parts } = await result;
       assert.equal(error.kind, 'timeout');
       assert.equal(parts.length, 0);
-      await fake.waitForClose(index);
+      await fake().waitForClose(index);
     });
   }
 
   it('a stall mid-stream → timeout after the audio already yielded', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    fake.script({ hangAfterFrames: 1, frameBytes: 480 });
-    const index = fake.connections.length;
-    const iterator = new EdgeTts(options(fake, { timeoutMs: 5000 })).synthesize('Hi.', 'en-US-AriaNeural', never)[Symbol.asyncIterator]();
+    fake().script({ hangAfterFrames: 1, frameBytes: 480 });
+    const index = fake().connections.length;
+    const iterator = new EdgeTts(options(fake(), { timeoutMs: 5000 })).synthesize('Hi.', 'en-US-AriaNeural', never)[Symbol.asyncIterator]();
     assert.equal((await iterator.next()).done, false);
     const pending = iterator.next();
     t.mock.timers.tick(5000);
     await assert.rejects(pending, (e: unknown) => e instanceof AppError && e.kind === 'timeout');
-    await fake.waitForClose(index);
+    await fake().waitForClose(index);
   });
 
   it('the connection dropped or closed before turn.end → unavailable', async () => {
     for (const script of [{ dropAfterFrames: 2 }, { closeAfterFrames: 2 }, { closeAfterFrames: 0 }]) {
-      fake.script(script);
-      const { error } = await synthesisFailure(new EdgeTts(options(fake)).synthesize('Hi.', 'en-US-AriaNeural', never));
+      fake().script(script);
+      const { error } = await synthesisFailure(new EdgeTts(options(fake())).synthesize('Hi.', 'en-US-AriaNeural', never));
       assert.equal(error.kind, 'unavailable', JSON.stringify(script));
     }
   });
 
   it('voices: any explicit Edge voice name as given (the rest is the contract)', () => {
-    const tts = new EdgeTts(options(fake));
+    const tts = new EdgeTts(options(fake()));
     assert.equal(tts.resolveVoice('Hallo.', { voice: 'de-DE-KatjaNeural' }), 'de-DE-KatjaNeural');
   });
 
   it('warm: no network; base_url must be a ws(s) URL', async () => {
-    await new EdgeTts(options(fake)).warm();
-    await assert.rejects(new EdgeTts({ ...options(fake), baseUrl: 'https://example.test' }).warm(), AppError);
+    await new EdgeTts(options(fake())).warm();
+    await assert.rejects(new EdgeTts({ ...options(fake()), baseUrl: 'https://example.test' }).warm(), AppError);
   });
 });
 

@@ -1,7 +1,6 @@
 import { on } from 'node:events';
-import { AppError, throwIfAborted } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
-import { splitForSynthesis } from '../text-segments.js';
 import { configuredVoiceLookup, selectVoice } from '../voice-select.js';
 import {
   EDGE_PCM_FORMATS,
@@ -16,7 +15,9 @@ import {
   type EdgePcmFormat,
   type Prosody,
 } from './edge-protocol.js';
-import { kindOfHttpStatus, PcmBytes, speechError, StallTimer, translateSpeechError } from './upstream.js';
+import { kindOfHttpStatus, upstreamError, type Countdown, type UpstreamCall } from '../../upstream.js';
+import { speakInPieces } from './network-speech.js';
+import { PcmBytes } from './pcm-bytes.js';
 
 /**
  * Microsoft Edge's read-aloud voices (the engine the original Nexy server used), over the
@@ -79,23 +80,19 @@ export class EdgeTts implements TtsProvider {
    * status (429 limit, 401/403 unavailable and not retryable, 5xx unavailable), a connection
    * lost before `turn.end` unavailable, a stall timeout; an aborted `signal` closes the socket.
    */
-  async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
-    throwIfAborted(signal);
-    for (const piece of splitForSynthesis(text, this.#options.maxTextChars)) yield* this.#turn(piece, voice, signal);
+  synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
+    const limits = { name: this.name, maxChars: this.#options.maxTextChars, stallMs: this.#options.timeoutMs };
+    return speakInPieces(limits, text, signal, (piece, call, stall) => this.#turn(piece, voice, call, stall));
   }
 
-  async *#turn(text: string, voice: string, signal: AbortSignal): AsyncGenerator<Pcm> {
-    const upstream = new AbortController();
-    const forwardAbort = (): void => upstream.abort(signal.reason);
-    signal.addEventListener('abort', forwardAbort, { once: true });
-    const stall = new StallTimer(this.#options.timeoutMs, upstream, 'edge');
+  async *#turn(text: string, voice: string, call: UpstreamCall, stall: Countdown): AsyncGenerator<Pcm> {
     const now = this.#now();
     // Imported on first use: a server that never speaks through Edge never loads ws.
     const { default: WebSocket } = await import('ws');
     const socket = new WebSocket(edgeUrl(this.#options, now, edgeId()), { headers: edgeHeaders(this.#options.chromiumVersion) });
     // Listening before any event can fire: messages that arrive while audio is being passed on
     // are queued, and an 'error' event ends the iteration with that error.
-    const messages = on(socket, 'message', { signal: upstream.signal, close: ['close'] });
+    const messages = on(socket, 'message', { signal: call.signal, close: ['close'] });
     // Errors after the iteration stopped listening (a terminate mid-handshake) must not go
     // unhandled; while it listens, the iteration gets them too.
     socket.on('error', () => undefined);
@@ -110,7 +107,6 @@ export class EdgeTts implements TtsProvider {
       socket.send(speechConfigMessage(this.#options.outputFormat, now), ignore);
       socket.send(ssmlMessage(text, voice, this.#options.prosody, edgeId(), now), ignore);
     });
-    let completed = false;
     try {
       const bytes = new PcmBytes();
       let heard = false;
@@ -125,26 +121,25 @@ export class EdgeTts implements TtsProvider {
           continue;
         }
         const message = parseBinaryMessage(data);
-        if (message === undefined) throw speechError('unavailable', new Error('a binary message shorter than its header'));
+        if (message === undefined) throw upstreamError('speech engine', 'unavailable', new Error('a binary message shorter than its header'));
         if (message.path !== 'audio' || message.body.length === 0) continue;
         const samples = bytes.push(message.body);
         if (samples.length === 0) continue;
         heard = true;
         yield { samples, sampleRate: this.#sampleRate, channels: 1 };
       }
-      if (!ended) throw speechError('unavailable', new Error('the connection closed before turn.end'));
-      if (!heard) throw speechError('unavailable', new Error('the service sent no audio'));
-      completed = true;
+      if (!ended) throw upstreamError('speech engine', 'unavailable', new Error('the connection closed before turn.end'));
+      if (!heard) throw upstreamError('speech engine', 'unavailable', new Error('the service sent no audio'));
+      call.complete();
     } catch (error) {
-      if (refusedStatus !== undefined && !upstream.signal.aborted) {
-        throw speechError(kindOfHttpStatus(refusedStatus), new Error(`handshake refused with HTTP ${refusedStatus}`, { cause: error }));
+      // A refused handshake reads as a closed connection: its status says why.
+      if (refusedStatus !== undefined && !call.signal.aborted) {
+        throw upstreamError('speech engine', kindOfHttpStatus(refusedStatus), new Error(`handshake refused with HTTP ${refusedStatus}`, { cause: error }));
       }
-      throw translateSpeechError(error, upstream.signal);
+      throw error;
     } finally {
-      stall.stop();
-      signal.removeEventListener('abort', forwardAbort);
       // Done: a normal close. Stopped early (abort, failure, the consumer gone): drop it now.
-      if (completed) socket.close(1000);
+      if (call.completed) socket.close(1000);
       else socket.terminate();
     }
   }

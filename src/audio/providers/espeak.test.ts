@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { AppError } from '../../errors.js';
-import type { Pcm } from '../provider.js';
+import { collectPcm, joinedPcm } from '../../../test/support/tts-provider-contract.js';
 import { EspeakTts, type EspeakOptions } from './espeak.js';
 
 const options: EspeakOptions = {
@@ -15,21 +15,6 @@ const options: EspeakOptions = {
 const english = 'Hello! This is a test of the offline speech engine.';
 const russian = 'Привет! Это проверка встроенного синтезатора речи.';
 
-async function collect(iterable: AsyncIterable<Pcm>): Promise<Pcm[]> {
-  const out: Pcm[] = [];
-  for await (const pcm of iterable) out.push(pcm);
-  return out;
-}
-
-function samplesOf(parts: Pcm[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.samples.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part.samples, offset);
-    offset += part.samples.length;
-  }
-  return out;
-}
 
 function rms(samples: Int16Array): number {
   let sum = 0;
@@ -74,13 +59,13 @@ describe('EspeakTts', () => {
     ['Russian', russian],
   ] as const) {
     it(`${name} synthesizes audible mono PCM at the engine rate`, async () => {
-      const parts = await collect(tts.synthesize(text, tts.resolveVoice(text, {}), never));
+      const parts = await collectPcm(tts.synthesize(text, tts.resolveVoice(text, {}), never));
       assert.ok(parts.length >= 1);
       for (const part of parts) {
         assert.equal(part.sampleRate, 22050);
         assert.equal(part.channels, 1);
       }
-      const samples = samplesOf(parts);
+      const samples = joinedPcm(parts);
       const seconds = samples.length / 22050;
       assert.ok(seconds > 1.5 && seconds < 8, `${seconds.toFixed(2)} s`);
       assert.ok(rms(samples) > 500, `rms ${rms(samples).toFixed(0)}`);
@@ -89,15 +74,15 @@ describe('EspeakTts', () => {
 
   it('switching voices back and forth gives the same voice as before', async () => {
     // Not byte-identical: eSpeak's noise source for unvoiced sounds is random.
-    const first = samplesOf(await collect(tts.synthesize(russian, 'ru', never)));
-    await collect(tts.synthesize(english, 'en-us', never));
-    const again = samplesOf(await collect(tts.synthesize(russian, 'ru', never)));
+    const first = joinedPcm(await collectPcm(tts.synthesize(russian, 'ru', never)));
+    await collectPcm(tts.synthesize(english, 'en-us', never));
+    const again = joinedPcm(await collectPcm(tts.synthesize(russian, 'ru', never)));
     assert.ok(Math.abs(again.length - first.length) < first.length * 0.02, `${again.length} vs ${first.length}`);
   });
 
   it('an English voice reading Cyrillic is not what we get: the ru voice is much shorter', async () => {
-    const spelled = samplesOf(await collect(tts.synthesize(russian, 'en-us', never)));
-    const spoken = samplesOf(await collect(tts.synthesize(russian, 'ru', never)));
+    const spelled = joinedPcm(await collectPcm(tts.synthesize(russian, 'en-us', never)));
+    const spoken = joinedPcm(await collectPcm(tts.synthesize(russian, 'ru', never)));
     assert.ok(spelled.length > spoken.length * 1.5, `${spelled.length} vs ${spoken.length}`);
   });
 
@@ -115,30 +100,30 @@ describe('EspeakTts', () => {
       (error: unknown) => error instanceof AppError && error.kind === 'interrupted',
     );
     assert.equal(parts, 1);
-    const all = await collect(tts.synthesize(long, 'en-us', never));
+    const all = await collectPcm(tts.synthesize(long, 'en-us', never));
     assert.ok(all.length > 5, `${all.length} pieces`);
   });
 
   it('an already aborted signal synthesizes nothing', async () => {
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(collect(tts.synthesize(english, 'en-us', controller.signal)), { kind: 'interrupted' });
+    await assert.rejects(collectPcm(tts.synthesize(english, 'en-us', controller.signal)), { kind: 'interrupted' });
   });
 
   it('an unknown voice is bad input', async () => {
-    await assert.rejects(collect(tts.synthesize(english, 'no-such-voice', never)), { kind: 'bad_input' });
+    await assert.rejects(collectPcm(tts.synthesize(english, 'no-such-voice', never)), { kind: 'bad_input' });
     // The engine still works afterwards.
-    assert.ok((await collect(tts.synthesize(english, 'en-us', never))).length > 0);
+    assert.ok((await collectPcm(tts.synthesize(english, 'en-us', never))).length > 0);
   });
 
   it('blank text yields nothing', async () => {
-    assert.deepEqual(await collect(tts.synthesize('  ', 'en-us', never)), []);
+    assert.deepEqual(await collectPcm(tts.synthesize('  ', 'en-us', never)), []);
   });
 
   it('rate_wpm is applied: a faster rate gives shorter audio', async () => {
     const fast = new EspeakTts({ ...options, rateWpm: 350, warmupText: undefined });
-    const slow = samplesOf(await collect(tts.synthesize(english, 'en-us', never)));
-    const quick = samplesOf(await collect(fast.synthesize(english, 'en-us', never)));
+    const slow = joinedPcm(await collectPcm(tts.synthesize(english, 'en-us', never)));
+    const quick = joinedPcm(await collectPcm(fast.synthesize(english, 'en-us', never)));
     assert.ok(quick.length < slow.length * 0.75, `${quick.length} vs ${slow.length}`);
   });
 
@@ -148,11 +133,11 @@ describe('EspeakTts', () => {
   });
 
   it('synthesis is fast once warm', async () => {
-    await collect(tts.synthesize(english, 'en-us', never));
+    await collectPcm(tts.synthesize(english, 'en-us', never));
     const started = performance.now();
-    const parts = await collect(tts.synthesize(english, 'en-us', never));
+    const parts = await collectPcm(tts.synthesize(english, 'en-us', never));
     const ms = performance.now() - started;
-    const seconds = samplesOf(parts).length / 22050;
+    const seconds = joinedPcm(parts).length / 22050;
     // Generous for slow CI; typically ~10 ms per second of speech.
     assert.ok(ms < seconds * 1000 * 0.5, `${ms.toFixed(1)} ms for ${seconds.toFixed(2)} s`);
   });

@@ -87,8 +87,6 @@ function catalogue(worker: ESpeakNGWorker): Pick<Engine, 'voices' | 'languages'>
   return { voices, languages: new Map([...languages].map(([name, best]) => [name, best.voice])) };
 }
 
-/** Concatenates the engine's blocks into one array (a copy, so nothing aliases its heap). */
-
 export class EspeakTts implements TtsProvider {
   readonly name = 'espeak';
   readonly #options: EspeakOptions;
@@ -229,6 +227,7 @@ export class EspeakTts implements TtsProvider {
       blocks.push(samples);
       return false;
     });
+    // A copy, so nothing aliases the engine's heap.
     return concatSamples(blocks);
   }
 

@@ -1,8 +1,9 @@
-import { AppError, throwIfAborted } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import type { Pcm, TtsProvider, VoiceRequest } from '../provider.js';
-import { splitForSynthesis } from '../text-segments.js';
 import { configuredVoiceLookup, selectVoice } from '../voice-select.js';
-import { kindOfHttpStatus, PcmBytes, speechError, StallTimer, translateSpeechError } from './upstream.js';
+import { kindOfHttpStatus, upstreamError, type Countdown, type UpstreamCall } from '../../upstream.js';
+import { speakInPieces } from './network-speech.js';
+import { PcmBytes } from './pcm-bytes.js';
 
 /**
  * Speech from an OpenAI-compatible `POST {baseUrl}/audio/speech` with `response_format: pcm`:
@@ -69,56 +70,40 @@ export class OpenAiSpeechTts implements TtsProvider {
    * is an AppError: 429 limit, 5xx or a broken connection unavailable, 401/403 unavailable and
    * not retryable, a stall timeout; an aborted `signal` closes the request.
    */
-  async *synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
-    throwIfAborted(signal);
-    for (const input of splitForSynthesis(text, this.#options.maxInputChars)) yield* this.#request(input, voice, signal);
+  synthesize(text: string, voice: string, signal: AbortSignal): AsyncIterable<Pcm> {
+    const limits = { name: this.name, maxChars: this.#options.maxInputChars, stallMs: this.#options.timeoutMs };
+    return speakInPieces(limits, text, signal, (input, call, stall) => this.#request(input, voice, call, stall));
   }
 
-  async *#request(input: string, voice: string, signal: AbortSignal): AsyncGenerator<Pcm> {
-    // One controller for the HTTP exchange: the caller's abort and the stall timer both end
-    // up here, each with its own reason, and aborting it closes the connection.
-    const upstream = new AbortController();
-    const forwardAbort = (): void => upstream.abort(signal.reason);
-    signal.addEventListener('abort', forwardAbort, { once: true });
-    const stall = new StallTimer(this.#options.timeoutMs, upstream, 'openai_speech');
-    let completed = false;
-    try {
-      const response = await fetch(this.#url, {
-        method: 'POST',
-        headers: this.#headers(),
-        body: JSON.stringify(this.#body(input, voice)),
-        signal: upstream.signal,
-      });
-      if (!response.ok) {
-        const detail = (await response.text()).slice(0, ERROR_BODY_LOG_CHARS);
-        throw speechError(kindOfHttpStatus(response.status), new Error(`HTTP ${response.status}: ${detail}`));
-      }
-      const type = response.headers.get('content-type') ?? '';
-      if (/json|text\//iu.test(type) || response.body === null) {
-        // A 200 that is not audio (a proxy's page, an error object): the server is not usable.
-        const detail = (await response.text()).slice(0, ERROR_BODY_LOG_CHARS);
-        throw speechError('unavailable', new Error(`not PCM audio (content-type ${type}): ${detail}`));
-      }
-      stall.restart();
-      const bytes = new PcmBytes();
-      let heard = false;
-      for await (const piece of response.body) {
-        stall.restart();
-        const samples = bytes.push(piece);
-        if (samples.length === 0) continue;
-        heard = true;
-        yield { samples, sampleRate: this.#options.sampleRate, channels: 1 };
-      }
-      if (!heard) throw speechError('unavailable', new Error('the answer held no audio'));
-      completed = true;
-    } catch (error) {
-      throw translateSpeechError(error, upstream.signal);
-    } finally {
-      stall.stop();
-      signal.removeEventListener('abort', forwardAbort);
-      // The consumer stopped early or something failed: close the connection now.
-      if (!completed) upstream.abort(new AppError('interrupted', 'interrupted'));
+  async *#request(input: string, voice: string, call: UpstreamCall, stall: Countdown): AsyncGenerator<Pcm> {
+    const response = await fetch(this.#url, {
+      method: 'POST',
+      headers: this.#headers(),
+      body: JSON.stringify(this.#body(input, voice)),
+      signal: call.signal,
+    });
+    if (!response.ok) {
+      const detail = (await response.text()).slice(0, ERROR_BODY_LOG_CHARS);
+      throw upstreamError('speech engine', kindOfHttpStatus(response.status), new Error(`HTTP ${response.status}: ${detail}`));
     }
+    const type = response.headers.get('content-type') ?? '';
+    if (/json|text\//iu.test(type) || response.body === null) {
+      // A 200 that is not audio (a proxy's page, an error object): the server is not usable.
+      const detail = (await response.text()).slice(0, ERROR_BODY_LOG_CHARS);
+      throw upstreamError('speech engine', 'unavailable', new Error(`not PCM audio (content-type ${type}): ${detail}`));
+    }
+    stall.restart();
+    const bytes = new PcmBytes();
+    let heard = false;
+    for await (const piece of response.body) {
+      stall.restart();
+      const samples = bytes.push(piece);
+      if (samples.length === 0) continue;
+      heard = true;
+      yield { samples, sampleRate: this.#options.sampleRate, channels: 1 };
+    }
+    if (!heard) throw upstreamError('speech engine', 'unavailable', new Error('the answer held no audio'));
+    call.complete();
   }
 
   #body(input: string, voice: string): Record<string, unknown> {

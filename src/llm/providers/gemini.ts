@@ -7,9 +7,8 @@ import {
   type GenerateContentResponse,
   type Part,
 } from '@google/genai';
-import { AppError, isAbort, throwIfAborted, toAppError } from '../../errors.js';
+import { kindOfHttpStatus, networkKind, upstreamStream, type UpstreamCall, type UpstreamKind } from '../../upstream.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../provider.js';
-import { isNetworkFailure, kindOfHttpStatus, upstreamError, upstreamTimeout } from './upstream-errors.js';
 
 /** Options of {@link GeminiProvider}; the server fills them from `text_processing` and its `gemini` block. */
 export interface GeminiProviderOptions {
@@ -19,10 +18,11 @@ export interface GeminiProviderOptions {
   readonly model: string;
   /** Spoken instead of an answer the model's safety filters blocked. */
   readonly safetyRefusal: string;
-  /** Nothing within this long after the request starts → AppError('timeout'). */
+  /**
+   * Nothing within this long after the request starts → AppError('timeout'). The whole answer's
+   * limit is the caller's: it aborts `signal` (a turn with `text_processing.total_timeout_ms`).
+   */
   readonly firstTokenTimeoutMs: number;
-  /** The whole answer must be complete within this long → AppError('timeout'). */
-  readonly totalTimeoutMs: number;
 }
 
 /** Finish reasons that mean the answer was withheld by a content filter rather than finished. */
@@ -52,85 +52,62 @@ export class GeminiProvider implements LlmProvider {
   readonly #model: string;
   readonly #safetyRefusal: string;
   readonly #firstTokenTimeoutMs: number;
-  readonly #totalTimeoutMs: number;
 
   constructor(options: GeminiProviderOptions) {
     this.#model = options.model;
     this.#safetyRefusal = options.safetyRefusal;
     this.#firstTokenTimeoutMs = options.firstTokenTimeoutMs;
-    this.#totalTimeoutMs = options.totalTimeoutMs;
     // No `retryOptions`: the SDK then never retries. Retries and fallback are wrappers around a
     // provider; a retry inside the SDK would hide failures from them and blow the turn's budget.
-    // No `timeout` either: its abort carries no reason, so our own timers below do that job.
+    // No `timeout` either: its abort carries no reason, so our own countdown below does that job.
     this.#client = new GoogleGenAI({
       apiKey: options.apiKey,
       ...(options.baseUrl === '' ? {} : { httpOptions: { baseUrl: options.baseUrl } }),
     });
   }
 
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    throwIfAborted(signal);
-    // One controller for the upstream request: the caller's abort and both timeouts end up here,
-    // each with its own reason, and aborting it closes the HTTP request.
-    const upstream = new AbortController();
-    const forwardAbort = (): void => upstream.abort(signal.reason);
-    signal.addEventListener('abort', forwardAbort, { once: true });
-    let firstTokenTimer: NodeJS.Timeout | undefined = setTimeout(
-      () => upstream.abort(upstreamTimeout(`nothing within ${this.#firstTokenTimeoutMs} ms`)),
-      this.#firstTokenTimeoutMs,
-    );
-    const totalTimer = setTimeout(
-      () => upstream.abort(upstreamTimeout(`answer not complete within ${this.#totalTimeoutMs} ms`)),
-      this.#totalTimeoutMs,
-    );
-    const answered = (): void => {
-      clearTimeout(firstTokenTimer);
-      firstTokenTimer = undefined;
-    };
-    let completed = false;
-    try {
-      const chunks = await this.#client.models.generateContentStream({
-        model: this.#model,
-        contents: contents(request),
-        config: this.#config(request, upstream.signal),
-      });
-      let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
-      let refused = false;
-      for await (const chunk of chunks) {
-        for (const event of events(chunk)) {
-          answered();
-          yield event;
-        }
-        if (!refused && isBlocked(chunk)) {
-          // A blocked prompt or answer is the model declining, not failing: say so, in words.
-          refused = true;
-          answered();
-          yield { type: 'text', text: this.#safetyRefusal };
-        }
-        // The API repeats running totals on chunks; the last one is the answer's.
-        if (chunk.usageMetadata) {
-          const u = chunk.usageMetadata;
-          usage = {
-            inputTokens: u.promptTokenCount ?? 0,
-            // Thinking tokens are billed as output.
-            outputTokens: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0),
-            model: chunk.modelVersion || this.#model,
-          };
-        }
+  stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    // Closing the call closes the connection: the SDK only releases its reader when a stream
+    // stops early, which leaves it open.
+    return upstreamStream('language model', signal, geminiKind, (call) => this.#answer(request, call));
+  }
+
+  async *#answer(request: LlmRequest, call: UpstreamCall): AsyncGenerator<LlmEvent> {
+    // The answer's total time is the caller's to bound (the turn's `total_timeout_ms`); the
+    // first-token limit is this attempt's own, so that a fallback chain can move on.
+    const firstToken = call.countdown(this.#firstTokenTimeoutMs, `nothing within ${this.#firstTokenTimeoutMs} ms`);
+    const chunks = await this.#client.models.generateContentStream({
+      model: this.#model,
+      contents: contents(request),
+      config: this.#config(request, call.signal),
+    });
+    let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
+    let refused = false;
+    for await (const chunk of chunks) {
+      for (const event of events(chunk)) {
+        firstToken.stop();
+        yield event;
       }
-      if (upstream.signal.aborted) throw toAppError(upstream.signal.reason, upstream.signal);
-      completed = true;
-      if (usage) yield { type: 'usage', ...usage };
-    } catch (error) {
-      throw translateGeminiError(error, upstream.signal);
-    } finally {
-      clearTimeout(firstTokenTimer);
-      clearTimeout(totalTimer);
-      signal.removeEventListener('abort', forwardAbort);
-      // The consumer stopped early or something failed: close the upstream request now; the SDK
-      // only releases its reader, which leaves the connection open.
-      if (!completed) upstream.abort(new AppError('interrupted', 'interrupted'));
+      if (!refused && isBlocked(chunk)) {
+        // A blocked prompt or answer is the model declining, not failing: say so, in words.
+        refused = true;
+        firstToken.stop();
+        yield { type: 'text', text: this.#safetyRefusal };
+      }
+      // The API repeats running totals on chunks; the last one is the answer's.
+      if (chunk.usageMetadata) {
+        const u = chunk.usageMetadata;
+        usage = {
+          inputTokens: u.promptTokenCount ?? 0,
+          // Thinking tokens are billed as output.
+          outputTokens: (u.candidatesTokenCount ?? 0) + (u.thoughtsTokenCount ?? 0),
+          model: chunk.modelVersion || this.#model,
+        };
+      }
     }
+    call.throwIfAborted();
+    call.complete();
+    if (usage) yield { type: 'usage', ...usage };
   }
 
   #config(request: LlmRequest, abortSignal: AbortSignal): GenerateContentConfig {
@@ -186,18 +163,11 @@ function isBlocked(chunk: GenerateContentResponse): boolean {
   return reason !== undefined && BLOCKED_FINISH_REASONS.has(reason);
 }
 
-/**
- * The one place that reads the Gemini SDK's error shapes. `signal` is the upstream request's:
- * when it was aborted, its reason (the caller's interrupt, or one of our timeouts) wins over
- * whatever the SDK threw.
- */
-export function translateGeminiError(error: unknown, signal: AbortSignal): AppError {
-  if (signal.aborted) return toAppError(error, signal);
-  if (error instanceof AppError) return error;
-  if (error instanceof ApiError) return upstreamError(kindOfHttpStatus(error.status), error);
-  if (isAbort(error)) return toAppError(error);
-  if (isNetworkFailure(error) || error instanceof SyntaxError || isBrokenStream(error)) return upstreamError('unavailable', error);
-  return upstreamError('internal', error);
+/** The one place that reads the Gemini SDK's error shapes (aborts and AppErrors are `UpstreamCall.fail`'s). */
+function geminiKind(error: unknown): UpstreamKind {
+  if (error instanceof ApiError) return kindOfHttpStatus(error.status);
+  if (error instanceof SyntaxError || isBrokenStream(error)) return 'unavailable';
+  return networkKind(error);
 }
 
 function isBrokenStream(error: unknown): boolean {

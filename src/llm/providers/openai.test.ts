@@ -1,89 +1,50 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { APIError } from 'openai';
 import { pino } from 'pino';
 import { startFakeOpenAi, type FakeOpenAi } from '../../../test/fakes/openai-server.js';
-import { assertAppError, llmProviderContract } from '../../../test/support/llm-provider-contract.js';
-import { AppError } from '../../errors.js';
+import { assertAppError, collectStream, CONTRACT_REQUEST as request, llmProviderContract } from '../../../test/support/llm-provider-contract.js';
+import { useFake } from '../../../test/support/use-fake.js';
 import type { LlmEvent, LlmRequest } from '../provider.js';
 import { OpenAiProvider, type OpenAiProviderOptions } from './openai.js';
 
 const TEST_TIMEOUT = { timeout: 10_000 };
 
-const request: LlmRequest = {
-  system: 'You are a test assistant.',
-  history: [],
-  prompt: 'what is on my screen',
-  maxOutputTokens: 64,
-  temperature: 0.3,
-};
+const openAi = (fake: FakeOpenAi, overrides: Partial<OpenAiProviderOptions> = {}): OpenAiProvider =>
+  new OpenAiProvider({ baseUrl: fake.url, apiKey: 'test-key', model: 'test-model', placeholderApiKey: 'placeholder-key', firstTokenTimeoutMs: 5_000, ...overrides });
 
-interface Outcome {
-  texts: string[];
-  usage: Extract<LlmEvent, { type: 'usage' }>[];
-  error: unknown;
-}
-
-async function run(provider: OpenAiProvider, req: LlmRequest = request, signal = new AbortController().signal): Promise<Outcome> {
-  const out: Outcome = { texts: [], usage: [], error: undefined };
-  try {
-    for await (const event of provider.stream(req, signal)) {
-      if (event.type === 'text') out.texts.push(event.text);
-      else if (event.type === 'usage') out.usage.push(event);
-    }
-  } catch (error) {
-    out.error = error;
-  }
-  return out;
+/** The texts, the usage events and the error of one stream. */
+async function run(provider: OpenAiProvider, req: LlmRequest = request) {
+  const { texts, events, error } = await collectStream(provider, req);
+  return { texts, usage: events.filter((e): e is Extract<LlmEvent, { type: 'usage' }> => e.type === 'usage'), error };
 }
 
 describe('OpenAiProvider', () => {
-  let fake: FakeOpenAi;
-  let options: OpenAiProviderOptions;
-  const provider = (overrides: Partial<OpenAiProviderOptions> = {}): OpenAiProvider =>
-    new OpenAiProvider({ ...options, ...overrides });
-
-  before(async () => {
-    fake = await startFakeOpenAi();
-    options = {
-      baseUrl: fake.url,
-      apiKey: 'test-key',
-      model: 'test-model',
-      placeholderApiKey: 'placeholder-key',
-      firstTokenTimeoutMs: 5_000,
-      totalTimeoutMs: 8_000,
-    };
-  });
-  beforeEach(() => fake.reset());
-  after(() => fake.close());
+  const fake = useFake(startFakeOpenAi);
+  const provider = (overrides: Partial<OpenAiProviderOptions> = {}): OpenAiProvider => openAi(fake(), overrides);
 
   describe('a healthy stream', () => {
     it('yields every non-empty delta in order, then one usage event', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: ['Hello', '', ' there', '.'], usage: { promptTokens: 11, completionTokens: 7 } });
+      fake().script({ chunks: ['Hello', '', ' there', '.'], usage: { promptTokens: 11, completionTokens: 7 } });
       const out = await run(provider());
       assert.equal(out.error, undefined);
       assert.deepEqual(out.texts, ['Hello', ' there', '.']);
       assert.deepEqual(out.usage, [{ type: 'usage', inputTokens: 11, outputTokens: 7, model: 'test-model' }]);
     });
 
-    it('sends a streamed Chat Completions request with the configured model and limits', TEST_TIMEOUT, async () => {
+    it('sends a streamed Chat Completions request with the configured model and limits (endpoint and key: the contract)', TEST_TIMEOUT, async () => {
       await run(provider());
-      assert.equal(fake.requests.length, 1);
-      const sent = fake.requests[0];
-      assert.equal(sent.method, 'POST');
-      assert.equal(sent.path, '/v1/chat/completions');
-      assert.equal(sent.headers.authorization, 'Bearer test-key');
+      const sent = fake().requests[0];
       assert.equal(sent.body?.model, 'test-model');
       assert.equal(sent.body?.stream, true);
       assert.deepEqual(sent.body?.stream_options, { include_usage: true });
       assert.equal(sent.body?.max_tokens, 64);
       assert.equal(sent.body?.temperature, 0.3);
-      assert.equal(sent.outcome, 'completed');
     });
 
     it('sends the placeholder key when no api key is configured', TEST_TIMEOUT, async () => {
       await run(provider({ apiKey: '' }));
-      assert.equal(fake.requests[0].headers.authorization, 'Bearer placeholder-key');
+      assert.equal(fake().requests[0].headers.authorization, 'Bearer placeholder-key');
     });
 
     it('puts the system prompt first, the history in order and the prompt last', TEST_TIMEOUT, async () => {
@@ -94,7 +55,7 @@ describe('OpenAiProvider', () => {
         { role: 'assistant', content: 'second answer' },
       ] as const;
       await run(provider(), { ...request, history });
-      assert.deepEqual(fake.requests[0].body?.messages, [
+      assert.deepEqual(fake().requests[0].body?.messages, [
         { role: 'system', content: 'You are a test assistant.' },
         ...history,
         { role: 'user', content: 'what is on my screen' },
@@ -103,13 +64,13 @@ describe('OpenAiProvider', () => {
 
     it('leaves out an empty system prompt', TEST_TIMEOUT, async () => {
       await run(provider(), { ...request, system: '' });
-      assert.deepEqual(fake.requests[0].body?.messages, [{ role: 'user', content: 'what is on my screen' }]);
+      assert.deepEqual(fake().requests[0].body?.messages, [{ role: 'user', content: 'what is on my screen' }]);
     });
 
     it('sends the screenshot as an image part of the last user message, after the prompt text', TEST_TIMEOUT, async () => {
       const image = { mimeType: 'image/webp', base64: 'UklGRiQAAABXRUJQVlA4IBgAAAAwAQCdASoBAAEAAwA0JaQAA3AA/vuUAAA=' };
       await run(provider(), { ...request, history: [{ role: 'user', content: 'earlier' }], image });
-      const messages = fake.requests[0].body?.messages ?? [];
+      const messages = fake().requests[0].body?.messages ?? [];
       assert.equal(messages.length, 3);
       assert.deepEqual(messages[1], { role: 'user', content: 'earlier' });
       assert.deepEqual(messages[2], {
@@ -122,7 +83,7 @@ describe('OpenAiProvider', () => {
     });
 
     it('uses the model name the server reports in the usage event', TEST_TIMEOUT, async () => {
-      fake.script({ model: 'test-model-2024-01-01' });
+      fake().script({ model: 'test-model-2024-01-01' });
       const out = await run(provider());
       assert.equal(out.usage.length, 1);
       assert.equal(out.usage[0].model, 'test-model-2024-01-01');
@@ -130,7 +91,7 @@ describe('OpenAiProvider', () => {
     });
 
     it('yields no usage event when the server sends none', TEST_TIMEOUT, async () => {
-      fake.script({ reply: 'Hi.', usage: false });
+      fake().script({ reply: 'Hi.', usage: false });
       const out = await run(provider());
       assert.equal(out.error, undefined);
       assert.deepEqual(out.texts, ['Hi.']);
@@ -140,11 +101,11 @@ describe('OpenAiProvider', () => {
 
   describe('upstream errors', () => {
     it('429 is retryable, 401 is not', TEST_TIMEOUT, async () => {
-      fake.script({ error: { status: 429 } });
+      fake().script({ error: { status: 429 } });
       const limited = await run(provider());
       assertAppError(limited.error, 'limit');
       assert.equal(limited.error.retryable, true);
-      fake.script({ error: { status: 401 } });
+      fake().script({ error: { status: 401 } });
       const refused = await run(provider());
       assertAppError(refused.error, 'unavailable');
       assert.match(refused.error.message, /credentials/);
@@ -162,28 +123,22 @@ describe('OpenAiProvider', () => {
     async function events(req: LlmRequest = withTools): Promise<{ events: LlmEvent[]; warnings: Array<Record<string, unknown>>; error: unknown }> {
       const warnings: Array<Record<string, unknown>> = [];
       const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line) as Record<string, unknown>) });
-      const out: LlmEvent[] = [];
-      let error: unknown;
-      try {
-        for await (const event of provider({ logger }).stream(req, new AbortController().signal)) out.push(event);
-      } catch (e) {
-        error = e;
-      }
+      const { events: out, error } = await collectStream(provider({ logger }), req);
       return { events: out, warnings, error };
     }
 
     it('offers request.tools as functions', TEST_TIMEOUT, async () => {
       await events();
-      assert.deepEqual(fake.requests[0].body?.tools, [{ type: 'function', function: tools[0] }]);
+      assert.deepEqual(fake().requests[0].body?.tools, [{ type: 'function', function: tools[0] }]);
     });
 
     it('sends no tools field when there are none', TEST_TIMEOUT, async () => {
       await events({ ...request, tools: [] });
-      assert.equal(fake.requests[0].body?.tools, undefined);
+      assert.equal(fake().requests[0].body?.tools, undefined);
     });
 
     it('assembles streamed argument fragments into one call, in stream order with the text', TEST_TIMEOUT, async () => {
-      fake.script({
+      fake().script({
         chunks: ['Opening Safari.', ' Done.'],
         toolCalls: [{ name: 'open_app', arguments: '{"app_name": "Safari"}', afterChunk: 1, argumentChunks: 4 }],
         usage: { promptTokens: 5, completionTokens: 3 },
@@ -199,7 +154,7 @@ describe('OpenAiProvider', () => {
     });
 
     it('several calls at the end of the answer come out in index order', TEST_TIMEOUT, async () => {
-      fake.script({
+      fake().script({
         chunks: ['Sure.'],
         toolCalls: [
           { name: 'open_app', arguments: '{"app_name":"Mail"}' },
@@ -218,7 +173,7 @@ describe('OpenAiProvider', () => {
     });
 
     it('a call with no text at all, and empty arguments as {}', TEST_TIMEOUT, async () => {
-      fake.script({ chunks: [], toolCalls: [{ name: 'open_app', arguments: '' }] });
+      fake().script({ chunks: [], toolCalls: [{ name: 'open_app', arguments: '' }] });
       const out = await events();
       assert.equal(out.error, undefined);
       assert.deepEqual(out.events.filter((e) => e.type !== 'usage'), [{ type: 'tool_call', name: 'open_app', args: {} }]);
@@ -231,7 +186,7 @@ describe('OpenAiProvider', () => {
     ];
     for (const c of malformed) {
       it(`drops a call with ${c.name}, logs it at warn and streams on`, TEST_TIMEOUT, async () => {
-        fake.script({ chunks: ['One.', ' Two.'], toolCalls: [{ name: 'open_app', arguments: c.args, afterChunk: 1 }] });
+        fake().script({ chunks: ['One.', ' Two.'], toolCalls: [{ name: 'open_app', arguments: c.args, afterChunk: 1 }] });
         const out = await events();
         assert.equal(out.error, undefined);
         assert.deepEqual(out.events.filter((e) => e.type !== 'usage'), [
@@ -246,7 +201,7 @@ describe('OpenAiProvider', () => {
 
     it('a tool call stops the first-token timeout like text does', TEST_TIMEOUT, async () => {
       // The call, an empty content chunk, then text only after the first-token timeout has passed.
-      fake.script({ chunks: ['', 'Late text.'], chunkDelayMs: 400, toolCalls: [{ name: 'open_app', arguments: '{"app_name":"A"}', afterChunk: 0 }] });
+      fake().script({ chunks: ['', 'Late text.'], chunkDelayMs: 400, toolCalls: [{ name: 'open_app', arguments: '{"app_name":"A"}', afterChunk: 0 }] });
       const warnings: unknown[] = [];
       const out: LlmEvent[] = [];
       const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
@@ -262,8 +217,7 @@ describe('OpenAiProvider', () => {
 llmProviderContract({
   name: 'OpenAiProvider',
   start: () => startFakeOpenAi(),
-  provider: (fake, overrides) =>
-    new OpenAiProvider({ baseUrl: fake.url, apiKey: 'test-key', model: 'test-model', placeholderApiKey: 'placeholder-key', firstTokenTimeoutMs: 5_000, totalTimeoutMs: 8_000, ...overrides }),
+  provider: openAi,
   errorCases: [
     { status: 429, kind: 'limit' },
     { status: 500, kind: 'unavailable' },
@@ -275,4 +229,6 @@ llmProviderContract({
     { status: 422, kind: 'internal' },
   ],
   sdkError: APIError,
+  path: '/v1/chat/completions',
+  keyHeader: ['authorization', 'Bearer test-key'],
 });

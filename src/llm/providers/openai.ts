@@ -6,8 +6,7 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import type { Logger } from 'pino';
-import { AppError, type ErrorKind, isAbort, throwIfAborted, toAppError } from '../../errors.js';
-import { isNetworkFailure, kindOfHttpStatus, upstreamError, upstreamTimeout } from './upstream-errors.js';
+import { kindOfHttpStatus, networkKind, upstreamStream, type UpstreamCall, type UpstreamKind } from '../../upstream.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../provider.js';
 
 /** Options of {@link OpenAiProvider}; the server fills them from `text_processing` and its `openai` block. */
@@ -18,10 +17,11 @@ export interface OpenAiProviderOptions {
   readonly apiKey: string;
   readonly model: string;
   readonly placeholderApiKey: string;
-  /** No text within this long after the request starts → AppError('timeout'). */
+  /**
+   * No text within this long after the request starts → AppError('timeout'). The whole answer's
+   * limit is the caller's: it aborts `signal` (a turn with `text_processing.total_timeout_ms`).
+   */
   readonly firstTokenTimeoutMs: number;
-  /** The whole answer must be complete within this long → AppError('timeout'). */
-  readonly totalTimeoutMs: number;
   /** Where a malformed tool call is reported before it is dropped; absent: dropped silently. */
   readonly logger?: Logger;
 }
@@ -35,14 +35,12 @@ export class OpenAiProvider implements LlmProvider {
   readonly #client: OpenAI;
   readonly #model: string;
   readonly #firstTokenTimeoutMs: number;
-  readonly #totalTimeoutMs: number;
   readonly #logger: Logger | undefined;
 
   constructor(options: OpenAiProviderOptions) {
     this.#model = options.model;
     this.#logger = options.logger;
     this.#firstTokenTimeoutMs = options.firstTokenTimeoutMs;
-    this.#totalTimeoutMs = options.totalTimeoutMs;
     this.#client = new OpenAI({
       apiKey: options.apiKey === '' ? options.placeholderApiKey : options.apiKey,
       baseURL: options.baseUrl === '' ? undefined : options.baseUrl,
@@ -50,71 +48,50 @@ export class OpenAiProvider implements LlmProvider {
       // failures from them and blow the turn's time budget.
       maxRetries: 0,
       // The SDK's timeout only covers the wait for response headers, which precede the first token.
-      timeout: Math.min(options.firstTokenTimeoutMs, options.totalTimeoutMs),
+      timeout: options.firstTokenTimeoutMs,
     });
   }
 
-  async *stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
-    throwIfAborted(signal);
-    // One controller for the upstream request: the caller's abort and both timeouts end up here,
-    // each with its own reason, and aborting it closes the HTTP request.
-    const upstream = new AbortController();
-    const forwardAbort = (): void => upstream.abort(signal.reason);
-    signal.addEventListener('abort', forwardAbort, { once: true });
-    let firstTokenTimer: NodeJS.Timeout | undefined = setTimeout(
-      () => upstream.abort(upstreamTimeout(`no text within ${this.#firstTokenTimeoutMs} ms`)),
-      this.#firstTokenTimeoutMs,
-    );
-    const totalTimer = setTimeout(
-      () => upstream.abort(upstreamTimeout(`answer not complete within ${this.#totalTimeoutMs} ms`)),
-      this.#totalTimeoutMs,
-    );
-    let completed = false;
-    try {
-      const chunks = await this.#client.chat.completions.create(this.#body(request), { signal: upstream.signal });
-      let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
-      const toolCalls = new ToolCallAccumulator(this.#logger);
-      for await (const chunk of chunks) {
-        const choice = chunk.choices[0];
-        const text = choice?.delta?.content;
-        if (choice?.delta?.tool_calls?.length) {
-          clearTimeout(firstTokenTimer);
-          firstTokenTimer = undefined;
-          toolCalls.add(choice.delta.tool_calls);
-        }
-        if (text) {
-          clearTimeout(firstTokenTimer);
-          firstTokenTimer = undefined;
-          // Text after a call means the call is complete: it goes out first, in stream order.
-          yield* toolCalls.take();
-          yield { type: 'text', text };
-        }
-        if (choice?.finish_reason) yield* toolCalls.take();
-        // Some servers repeat running totals on every chunk; the last one is the answer's.
-        if (chunk.usage) {
-          usage = {
-            inputTokens: chunk.usage.prompt_tokens,
-            outputTokens: chunk.usage.completion_tokens,
-            model: chunk.model || this.#model,
-          };
-        }
+  stream(request: LlmRequest, signal: AbortSignal): AsyncGenerator<LlmEvent> {
+    return upstreamStream('language model', signal, openAiKind, (call) => this.#answer(request, call));
+  }
+
+  async *#answer(request: LlmRequest, call: UpstreamCall): AsyncGenerator<LlmEvent> {
+    // The answer's total time is the caller's to bound (the turn's `total_timeout_ms`); the
+    // first-token limit is this attempt's own, so that a fallback chain can move on.
+    const firstToken = call.countdown(this.#firstTokenTimeoutMs, `no text within ${this.#firstTokenTimeoutMs} ms`);
+    const chunks = await this.#client.chat.completions.create(this.#body(request), { signal: call.signal });
+    let usage: { inputTokens: number; outputTokens: number; model: string } | undefined;
+    const toolCalls = new ToolCallAccumulator(this.#logger);
+    for await (const chunk of chunks) {
+      const choice = chunk.choices[0];
+      const text = choice?.delta?.content;
+      if (choice?.delta?.tool_calls?.length) {
+        firstToken.stop();
+        toolCalls.add(choice.delta.tool_calls);
       }
-      // The SDK ends a stream quietly when its request is aborted: only the signal tells.
-      if (upstream.signal.aborted) throw toAppError(upstream.signal.reason, upstream.signal);
-      // Servers that end the stream without a finish_reason still complete their calls.
-      yield* toolCalls.take();
-      completed = true;
-      if (usage) yield { type: 'usage', ...usage };
-    } catch (error) {
-      throw translateOpenAiError(error, upstream.signal);
-    } finally {
-      clearTimeout(firstTokenTimer);
-      clearTimeout(totalTimer);
-      signal.removeEventListener('abort', forwardAbort);
-      // The consumer stopped early or something failed: close the upstream request now rather
-      // than rely on the SDK's own stream cleanup, which is an implementation detail.
-      if (!completed) upstream.abort(new AppError('interrupted', 'interrupted'));
+      if (text) {
+        firstToken.stop();
+        // Text after a call means the call is complete: it goes out first, in stream order.
+        yield* toolCalls.take();
+        yield { type: 'text', text };
+      }
+      if (choice?.finish_reason) yield* toolCalls.take();
+      // Some servers repeat running totals on every chunk; the last one is the answer's.
+      if (chunk.usage) {
+        usage = {
+          inputTokens: chunk.usage.prompt_tokens,
+          outputTokens: chunk.usage.completion_tokens,
+          model: chunk.model || this.#model,
+        };
+      }
     }
+    // The SDK ends a stream quietly when its request is aborted: only the signal tells.
+    call.throwIfAborted();
+    // Servers that end the stream without a finish_reason still complete their calls.
+    yield* toolCalls.take();
+    call.complete();
+    if (usage) yield { type: 'usage', ...usage };
   }
 
   #body(request: LlmRequest): ChatCompletionCreateParamsStreaming {
@@ -199,21 +176,12 @@ function parseArguments(json: string): Record<string, unknown> | undefined {
   }
 }
 
-/**
- * The one place that reads the OpenAI SDK's error shapes. `signal` is the upstream request's:
- * when it was aborted, its reason (the caller's interrupt, or one of our timeouts) wins over
- * whatever the SDK threw.
- */
-export function translateOpenAiError(error: unknown, signal: AbortSignal): AppError {
-  if (signal.aborted) return toAppError(error, signal);
-  if (error instanceof AppError) return error;
-  if (error instanceof APIConnectionTimeoutError) return upstreamError('timeout', error);
-  if (isAbort(error)) return toAppError(error);
-  if (error instanceof APIConnectionError) return upstreamError('unavailable', error);
-  if (error instanceof APIError) return upstreamError(kindOfHttpStatus(error.status), error);
-  if (error instanceof OpenAIError || error instanceof SyntaxError || isNetworkFailure(error)) {
-    // A broken stream: no body, a chunk that is not JSON, or the connection reset mid-answer.
-    return upstreamError('unavailable', error);
-  }
-  return upstreamError('internal', error);
+/** The one place that reads the OpenAI SDK's error shapes (aborts and AppErrors are `UpstreamCall.fail`'s). */
+function openAiKind(error: unknown): UpstreamKind {
+  if (error instanceof APIConnectionTimeoutError) return 'timeout';
+  if (error instanceof APIConnectionError) return 'unavailable';
+  if (error instanceof APIError) return kindOfHttpStatus(error.status);
+  // A broken stream: no body, a chunk that is not JSON, or the connection reset mid-answer.
+  if (error instanceof OpenAIError || error instanceof SyntaxError) return 'unavailable';
+  return networkKind(error);
 }

@@ -112,23 +112,19 @@ describe('ScriptedProvider', () => {
       const provider = new ScriptedProvider({ ...base, reply: 'abcd', tokenChars: 2, firstTokenDelayMs: 100, tokenDelayMs: 30 });
       const iterator = provider.stream(request, new AbortController().signal)[Symbol.asyncIterator]();
 
-      let first: IteratorResult<LlmEvent> | undefined;
-      const pendingFirst = iterator.next().then((r) => (first = r));
-      mock.timers.tick(99);
-      await settle();
-      assert.equal(first, undefined, 'no token before firstTokenDelayMs');
-      mock.timers.tick(1);
-      await pendingFirst;
-      assert.deepEqual(first, { done: false, value: { type: 'text', text: 'ab' } });
-
-      let second: IteratorResult<LlmEvent> | undefined;
-      const pendingSecond = iterator.next().then((r) => (second = r));
-      mock.timers.tick(29);
-      await settle();
-      assert.equal(second, undefined, 'no token before tokenDelayMs');
-      mock.timers.tick(1);
-      await pendingSecond;
-      assert.deepEqual(second, { done: false, value: { type: 'text', text: 'cd' } });
+      /** The next result, which must come exactly `ms` of fake time later. */
+      const nextAfter = async (ms: number, early: string): Promise<IteratorResult<LlmEvent> | undefined> => {
+        let result: IteratorResult<LlmEvent> | undefined;
+        const pending = iterator.next().then((r) => (result = r));
+        mock.timers.tick(ms - 1);
+        await settle();
+        assert.equal(result, undefined, early);
+        mock.timers.tick(1);
+        await pending;
+        return result;
+      };
+      assert.deepEqual(await nextAfter(100, 'no token before firstTokenDelayMs'), { done: false, value: { type: 'text', text: 'ab' } });
+      assert.deepEqual(await nextAfter(30, 'no token before tokenDelayMs'), { done: false, value: { type: 'text', text: 'cd' } });
     });
 
     it('an abort during the first-token delay ends the stream with the abort reason', TEST_TIMEOUT, async () => {
