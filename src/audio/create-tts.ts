@@ -34,6 +34,7 @@ function engine(name: TtsEngineName, audio: AudioConfig, options: CreateTtsOptio
         batchBytes: audio.synthesis_workers.batch_bytes,
         idleWorkers: audio.synthesis_workers.idle_count,
         idleTimeoutMs: audio.synthesis_workers.idle_timeout_ms,
+        closeWaitMs: audio.synthesis_workers.close_wait_ms,
         youngGenerationMb: audio.synthesis_workers.young_generation_mb,
         clauseMinChars: audio.synthesis_workers.clause_min_chars,
         sliceSec: audio.synthesis_workers.slice_sec,

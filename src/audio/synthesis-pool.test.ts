@@ -249,7 +249,7 @@ const skip = nativeInstalled ? false : `${NATIVE_LIBRARY} is not installed (apt-
 describe('SynthesisPool with native eSpeak', () => {
   it('regression: a pool started after another one closed still finds its voices (the library stays loaded)', { skip, timeout: 120_000 }, async () => {
     for (let round = 0; round < 2; round++) {
-      const pool = new SynthesisPool({ workers: 1, espeak: { ...espeakOptionsFromConfig(audio), engine: 'native' }, render: renderOptionsFromConfig(audio) });
+      const pool = new SynthesisPool({ workers: 1, espeak: { ...espeakOptionsFromConfig(audio), engine: 'native' }, render: renderOptionsFromConfig(audio), closeWaitMs: audio.synthesis_workers.close_wait_ms });
       try {
         const catalogue = await pool.start();
         assert.equal(catalogue.build, 'native');
@@ -260,4 +260,26 @@ describe('SynthesisPool with native eSpeak', () => {
     }
   });
 
+  it('closing while workers load the engine or speak does not take the process down (no thread stopped inside the library)', { skip, timeout: 120_000 }, async () => {
+    const never = new AbortController().signal;
+    for (let round = 0; round < 12; round++) {
+      // Two workers start loading the library at once; the pool closes at once, mid-load, or mid-speech.
+      const pool = new SynthesisPool({
+        workers: 2,
+        idleWorkers: 2,
+        espeak: { ...espeakOptionsFromConfig(audio), engine: 'native' },
+        render: renderOptionsFromConfig(audio),
+        closeWaitMs: audio.synthesis_workers.close_wait_ms,
+      });
+      if (round % 3 === 1) await new Promise((resolve) => setTimeout(resolve, 5 * round));
+      if (round % 3 === 2) {
+        await pool.start();
+        const speech = pool.speak('A sentence long enough to keep the engine busy for a while, and then some more.', 'en-us', never);
+        await speech.next();
+        void speech.return(undefined);
+      }
+      await pool.close();
+      assert.equal(pool.threads.length, 0, `round ${round + 1}: every worker stopped`);
+    }
+  });
 });

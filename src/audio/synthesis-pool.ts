@@ -43,6 +43,8 @@ export interface SynthesisPoolOptions extends PoolSizingOptions {
    * (`synthesis_workers.batch_bytes`); absent or 0: each engine block's chunks as they are made.
    */
   readonly batchBytes?: number;
+  /** `close()` waits at most this long for workers inside the engine (`synthesis_workers.close_wait_ms`). */
+  readonly closeWaitMs?: number;
   readonly espeak: EspeakOptions;
   readonly render: RenderOptions;
   /**
@@ -175,6 +177,8 @@ export class SynthesisPool {
   readonly #sizing: PoolSizing;
   /** Thread ids of the workers whose engine is loaded and warm (piscina says ready). */
   readonly #warm = new Set<number>();
+  /** Tasks a worker has begun and not yet ended (`start` seen, no `end` or `error`). */
+  readonly #running = new Set<number>();
   #nextId = 1;
   #closed = false;
 
@@ -240,11 +244,20 @@ export class SynthesisPool {
     return this.#stream('raw', text, voice, signal, clock) as AsyncGenerator<Pcm>;
   }
 
-  /** Stops the workers (running jobs are cancelled first). Idempotent. */
+  /**
+   * Stops the workers. Running jobs are cancelled first, and the pool waits (at most
+   * `closeWaitMs`) until no worker is inside the engine: neither synthesizing nor still loading
+   * it. A worker terminated inside a native call (libespeak-ng through koffi) takes the whole
+   * process down with it. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const job of this.#jobs.values()) Atomics.store(job.cancel, 0, 1);
+    const deadline = performance.now() + (this.#options.closeWaitMs ?? 0);
+    while ((this.#running.size > 0 || this.#piscina.threads.some((t) => !this.#warm.has(t.threadId))) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     await this.#piscina.destroy();
   }
 
@@ -333,6 +346,8 @@ export class SynthesisPool {
   }
 
   #onMessage(message: SynthesisMessage): void {
+    if (message.type === 'start') this.#running.add(message.id);
+    else if (message.type === 'end' || message.type === 'error') this.#running.delete(message.id);
     const job = this.#jobs.get(message.id);
     if (message.type === 'start' && job?.begun !== true) this.stats.started++;
     if (message.type === 'end') {

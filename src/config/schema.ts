@@ -150,6 +150,7 @@ const audioGenerationSection = z.strictObject({
     count: nonNegativeInt, // the most threads, under load; 0: one per available core
     idle_count: nonNegativeInt, // threads kept warm while idle (at most count)
     idle_timeout_ms: positiveInt, // a thread beyond idle_count stops after this long without a job
+    close_wait_ms: nonNegativeInt, // at shutdown, the longest wait for threads inside the engine
     young_generation_mb: z.number().int().min(1).max(1024), // V8's young generation per worker
     conversion_threads: positiveInt,
     batch_bytes: z.number().int().min(0).max(1 << 24), // a job's chunks after its first, batched per message to the event loop
