@@ -19,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { COMPILE_OPTIONS } from './build.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, '.test-build');
@@ -53,12 +54,7 @@ await build({
   entryPoints: modules,
   outdir: OUT,
   outbase: ROOT,
-  bundle: false,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  logLevel: 'warning',
+  ...COMPILE_OPTIONS,
 });
 process.stderr.write(`nexy tests: ${modules.length} modules → .test-build/ in ${Math.round(performance.now() - started)} ms\n`);
 
