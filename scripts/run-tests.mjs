@@ -10,7 +10,7 @@
 // .test-build/, a mirror of the package root (every other top-level entry, and every
 // non-TypeScript file, is a symbolic link to the original), and the tests run from there as plain
 // JavaScript. Loading the sources through tsx instead cost every test process (and every worker
-// thread it starts) about a second of CPU in module loading: over a hundred processes, a large
+// thread it starts) up to about a second of CPU in module loading: over a hundred processes, a large
 // part of the suite's time. Paths a test computes from its own location land in the mirror and
 // reach the same files; stack traces point at the .ts sources (--enable-source-maps).
 import { spawnSync } from 'node:child_process';
