@@ -6,7 +6,7 @@
 // `npm run typecheck` (tsc); nothing consumes declaration files (the package is private), so none
 // are emitted. The non-TypeScript files under src/ (the operator page, the protobuf descriptors)
 // are copied beside their modules. Tests and test-only suites are not shipped.
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,39 +24,52 @@ function walk(dir) {
   });
 }
 
-let build;
-try {
-  ({ build } = await import('esbuild'));
-} catch {
-  // `npm ci --omit=dev` (the container's runtime stage) runs `prepare` too, without esbuild: the
-  // dist/ copied from the build stage is what runs.
-  if (existsSync(join(OUT, 'cli/main.js'))) process.exit(0);
-  process.stderr.write('nexy build: esbuild is not installed (a production install?) and dist/ is missing: run `npm ci` with dev dependencies\n');
-  process.exit(1);
-}
-
-const files = walk(SRC);
-const modules = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !isTestOnly(f));
-const assets = files.filter((f) => !f.endsWith('.ts'));
-
-const started = performance.now();
-rmSync(OUT, { recursive: true, force: true });
-await build({
-  entryPoints: modules,
-  outdir: OUT,
-  outbase: SRC,
+/**
+ * How TypeScript becomes the JavaScript that runs, one module per file; the test runner
+ * (scripts/run-tests.mjs) compiles the tests the same way.
+ */
+export const COMPILE_OPTIONS = {
   bundle: false,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Stack traces map back to src/ with NODE_OPTIONS=--enable-source-maps.
+  // Stack traces map back to the .ts sources with --enable-source-maps.
   sourcemap: 'linked',
   logLevel: 'warning',
-});
-for (const asset of assets) {
-  const target = join(OUT, relative(SRC, asset));
-  mkdirSync(dirname(target), { recursive: true });
-  cpSync(asset, target);
+};
+
+// Imported (by the test runner) for COMPILE_OPTIONS only: the build runs when this is the script.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+
+async function main() {
+  let build;
+  try {
+    ({ build } = await import('esbuild'));
+  } catch {
+    // `npm ci --omit=dev` (the container's runtime stage) runs `prepare` too, without esbuild: the
+    // dist/ copied from the build stage is what runs.
+    if (existsSync(join(OUT, 'cli/main.js'))) process.exit(0);
+    process.stderr.write('nexy build: esbuild is not installed (a production install?) and dist/ is missing: run `npm ci` with dev dependencies\n');
+    process.exit(1);
+  }
+
+  const files = walk(SRC);
+  const modules = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !isTestOnly(f));
+  const assets = files.filter((f) => !f.endsWith('.ts'));
+
+  const started = performance.now();
+  rmSync(OUT, { recursive: true, force: true });
+  await build({
+    entryPoints: modules,
+    outdir: OUT,
+    outbase: SRC,
+    ...COMPILE_OPTIONS,
+  });
+  for (const asset of assets) {
+    const target = join(OUT, relative(SRC, asset));
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(asset, target);
+  }
+  const ms = Math.round(performance.now() - started);
+  process.stderr.write(`nexy build: ${modules.length} modules, ${assets.length} assets → dist/ in ${ms} ms\n`);
 }
-const ms = Math.round(performance.now() - started);
-process.stderr.write(`nexy build: ${modules.length} modules, ${assets.length} assets → dist/ in ${ms} ms\n`);
