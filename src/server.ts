@@ -20,7 +20,7 @@ import { createTextProcessing } from './text-processing/text-processing.js';
 import type { UpdateFeed } from './update/update-feed.js';
 import { PACKAGE_ROOT as ROOT, PACKAGE_VERSION } from './package-root.js';
 import { createShutdown } from './shutdown.js';
-import { IdleTrim, loadMallocTrim } from './malloc-trim.js';
+import { fullGc, IdleTrim, loadMallocTrim } from './malloc-trim.js';
 import { WarmUp } from './warm-up.js';
 
 export interface StartOptions {
@@ -129,8 +129,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       let idleTrim: IdleTrim | undefined;
       let closed = false;
       void ready.then(async () => {
-        const trim = await loadMallocTrim();
-        if (trim === undefined || closed) return;
+        const mallocTrim = await loadMallocTrim();
+        if (mallocTrim === undefined || closed) return;
+        const gc = fullGc();
+        const trim = () => {
+          gc();
+          return mallocTrim();
+        };
         idleTrim = new IdleTrim({ everyMs: trimEveryMs, isIdle: () => service.activeTurns === 0, turnsStarted: () => service.turnsStarted, trim });
         idleTrim.start();
       }, () => undefined);
