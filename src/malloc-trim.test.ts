@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IdleTrim, loadMallocTrim } from './malloc-trim.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fullGc, IdleTrim, loadMallocTrim } from './malloc-trim.js';
 
 describe('giving free C heap memory back while idle', () => {
   it("finds glibc's malloc_trim on this Linux host, and calling it is harmless", async () => {
@@ -37,5 +38,17 @@ describe('giving free C heap memory back while idle', () => {
     assert.equal(idleTrim.check(), false);
     assert.equal(trims, 2);
     idleTrim.stop();
+  });
+
+  it('collects garbage on demand, without giving other code a global gc', async () => {
+    const hadGc = typeof (globalThis as { gc?: unknown }).gc === 'function';
+    const gc = fullGc();
+    let ref: WeakRef<object> | undefined = (() => new WeakRef({ big: new Array(1000).fill(1) }))();
+    // A WeakRef's target lives until the current job ends.
+    await nextTurn();
+    gc();
+    assert.equal(ref.deref(), undefined);
+    ref = undefined;
+    assert.equal(typeof (globalThis as { gc?: unknown }).gc === 'function', hadGc);
   });
 });
