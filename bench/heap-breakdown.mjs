@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 
 const DIST = new URL('../dist/', import.meta.url);
+/** `NEXY_BENCH_ENGINE=wasm`: measure with the embedded eSpeak build; absent, the shipped `auto`. */
+const ENGINE = process.env.NEXY_BENCH_ENGINE || undefined;
 const gc = globalThis.gc ?? (() => undefined);
 const mb = (bytes) => (bytes / 1048576).toFixed(1).padStart(6);
 
@@ -31,6 +33,7 @@ const config = loadConfig({
     http: { host: '127.0.0.1', port: 0 },
     logging: { level: 'silent' },
     memory_management: { sqlite: { path: join(dir, 'nexy.sqlite') } },
+    ...(ENGINE === undefined ? {} : { audio_generation: { espeak: { engine: ENGINE } } }),
   },
 });
 sample('config loaded (yaml, zod)');

@@ -6,13 +6,22 @@
 // `npm run typecheck` (tsc); nothing consumes declaration files (the package is private), so none
 // are emitted. The non-TypeScript files under src/ (the operator page, the protobuf descriptors)
 // are copied beside their modules. Tests and test-only suites are not shipped.
-import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+//
+// Except `VENDORED`: packages shipped as hundreds of small ES modules (kysely: ~260, zod: ~95),
+// each bundled into one file under dist/vendor/ that dist/'s modules import instead. Node holds
+// every loaded module's record, source and functions: as one file kysely costs the idle server
+// ~2 MB of RSS instead of ~12, zod ~3.5 instead of ~6 (measured importing each alone). Only this
+// package's modules import them (no dependency does), so each still loads once per thread.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
 const OUT = join(ROOT, 'dist');
+
+/** Packages imported from dist/vendor/<name>.js (one bundle each); only their main entry is used. */
+const VENDORED = ['kysely', 'zod'];
 
 /** Test files and the shared suites they run (they import node:test). */
 const isTestOnly = (name) => name.endsWith('.test.ts') || name.endsWith('-suite.ts');
@@ -65,6 +74,26 @@ async function main() {
     outbase: SRC,
     ...COMPILE_OPTIONS,
   });
+  for (const name of VENDORED) {
+    await build({
+      stdin: { contents: `export * from '${name}';`, resolveDir: ROOT, sourcefile: `vendor/${name}.js` },
+      outfile: join(OUT, 'vendor', `${name}.js`),
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      logLevel: 'warning',
+    });
+  }
+  // `from "kysely"` / `import("kysely")` in esbuild's output → the bundle, by a relative path.
+  const vendoredImport = new RegExp(`((?:from|import)\\s*\\(?\\s*)"(${VENDORED.join('|')})"`, 'g');
+  for (const module of modules) {
+    const out = join(OUT, relative(SRC, module)).replace(/\.ts$/, '.js');
+    const code = readFileSync(out, 'utf8');
+    const toVendor = relative(dirname(out), join(OUT, 'vendor')).split('\\').join('/') || '.';
+    const rewritten = code.replace(vendoredImport, (_all, head, name) => `${head}"${toVendor.startsWith('.') ? toVendor : `./${toVendor}`}/${name}.js"`);
+    if (rewritten !== code) writeFileSync(out, rewritten);
+  }
   for (const asset of assets) {
     const target = join(OUT, relative(SRC, asset));
     mkdirSync(dirname(target), { recursive: true });

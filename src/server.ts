@@ -20,6 +20,7 @@ import { createTextProcessing } from './text-processing/text-processing.js';
 import type { UpdateFeed } from './update/update-feed.js';
 import { PACKAGE_ROOT as ROOT, PACKAGE_VERSION } from './package-root.js';
 import { createShutdown } from './shutdown.js';
+import { fullGc, IdleTrim, loadMallocTrim } from './malloc-trim.js';
 import { WarmUp } from './warm-up.js';
 
 export interface StartOptions {
@@ -122,6 +123,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       // The greeting every client asks for at start: synthesized now so that it leaves from the cache.
       if (warmSpeech) await speech.warm(welcome.default_text, AbortSignal.any([signal, AbortSignal.timeout(config.server.shutdown_grace_ms * 10)]));
     }, () => grpc.setServing());
+    // Once warm, the C heap's free memory goes back to the system, and again after each busy spell.
+    const trimEveryMs = config.server.idle_memory_trim_ms;
+    if (trimEveryMs > 0) {
+      let idleTrim: IdleTrim | undefined;
+      let closed = false;
+      void ready.then(async () => {
+        const mallocTrim = await loadMallocTrim();
+        if (mallocTrim === undefined || closed) return;
+        const gc = fullGc();
+        const trim = () => {
+          gc();
+          return mallocTrim();
+        };
+        idleTrim = new IdleTrim({ everyMs: trimEveryMs, isIdle: () => service.activeTurns === 0, turnsStarted: () => service.turnsStarted, trim });
+        idleTrim.start();
+      }, () => undefined);
+      cleanups.push(() => {
+        closed = true;
+        idleTrim?.stop();
+      });
+    }
 
     const shutdown = createShutdown({
       logger,

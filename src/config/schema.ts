@@ -24,6 +24,7 @@ const serverSection = z.strictObject({
   name: z.string().min(1),
   shutdown_grace_ms: durationMs,
   shutdown_abort_wait_ms: durationMs,
+  idle_memory_trim_ms: durationMs,
 });
 
 const grpcSection = z.strictObject({

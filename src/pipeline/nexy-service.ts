@@ -66,6 +66,7 @@ export class NexyService {
   readonly #deps: NexyServiceDeps;
   readonly #pendingSaves = new Set<Promise<void>>();
   #activeTurns = 0;
+  #turnsStarted = 0;
   #draining = false;
   #abortReason: AppError | undefined;
   #idleWaiters: Array<() => void> = [];
@@ -77,6 +78,11 @@ export class NexyService {
   /** Turns running now in this process. */
   get activeTurns(): number {
     return this.#activeTurns;
+  }
+
+  /** Turns admitted since the process started (each counts once, however it ended). */
+  get turnsStarted(): number {
+    return this.#turnsStarted;
   }
 
   /** True once shutdown began: new COMMITs are refused (UNAVAILABLE). */
@@ -201,6 +207,7 @@ export class NexyService {
     }
     // Counted before the await so that concurrent COMMITs cannot all pass the limit.
     this.#activeTurns++;
+    this.#turnsStarted++;
     const acquired = await registry.acquire(request.sessionId, { hardwareId: request.hardwareId }).catch((error: unknown) => {
       this.#turnEnded();
       throw error;

@@ -9,13 +9,17 @@ import { fileURLToPath } from 'node:url';
  * package is handed to the glue with only the small files read (voices, phoneme tables: ~1 MB);
  * each `*_dict` file becomes a file whose bytes are read from disk when the engine reads it (it
  * reads a dictionary whole, when a voice of that language is chosen or when a word in another
- * script switches language). The engine sees the same files with the same bytes; a worker holds
- * only the dictionaries its engine has used.
+ * script switches language). Such a read goes from the disk (the page cache, after the first)
+ * straight into the engine's WASM memory: the engine's own copy of the dictionary is the only one
+ * a worker holds, where a copy kept on the JavaScript side would double it (8 MB more for Russian).
+ * The engine sees the same files with the same bytes.
  *
- * Relies on the glue's hooks (`getPreloadedPackage`, `FS_createDataFile`) and on its
- * in-memory file system reading a file's `contents` through `subarray` (index access for reads
- * of a few bytes). When the package's file table cannot be read from the glue, `lazyDataOptions`
- * returns no options and the glue loads everything as before.
+ * Relies on the glue's hooks (`getPreloadedPackage`, `FS_createDataFile`, `onRuntimeInitialized`,
+ * its exported `FS`) and on its in-memory file system reading a file through the file node's
+ * `stream_ops.read`, else its `contents` through `subarray` (index access for reads of a few
+ * bytes): should the direct reads not attach, the first read of a dictionary loads it into
+ * `contents` and keeps it. When the package's file table cannot be read from the glue,
+ * `lazyDataOptions` returns no options and the glue loads everything as before.
  */
 
 interface PackagedFile {
@@ -55,9 +59,18 @@ export function lazyDataOptions(): Record<string, unknown> {
   type Create = (parent: string, name: string | null, data: unknown, canRead: boolean, canWrite: boolean, canOwn: boolean) => void;
   let create: Create | undefined;
   // The packager passes each file's full path as `parent`, with no name.
+  const lazyFiles = new Map<string, PackagedFile>();
   const wrapped: Create = (parent, name, data, canRead, canWrite, canOwn) => {
     const file = name === null && lazy(parent) ? table.files.get(parent) : undefined;
+    if (file !== undefined && canOwn) lazyFiles.set(parent, file);
     create!(parent, name, file !== undefined && canOwn ? lazyBytes(table.dataPath, file) : data, canRead, canWrite, canOwn);
+  };
+  // The packaged files exist once the runtime is initialised (the package is handed over
+  // synchronously, before the glue's run): each dictionary's node then reads from disk itself.
+  module.onRuntimeInitialized = () => {
+    const fs = (module as { FS?: EmscriptenFs }).FS;
+    if (fs === undefined) return;
+    for (const [path, file] of lazyFiles) directReads(fs, path, table.dataPath, file);
   };
   Object.defineProperty(module, 'FS_createDataFile', {
     configurable: true,
@@ -74,10 +87,9 @@ export function lazyDataOptions(): Record<string, unknown> {
 /**
  * A file's contents as the in-memory file system uses them: `length`, `subarray(begin, end)`,
  * and an index for tiny reads. The first `subarray(0, length)` is the file system taking
- * ownership at creation: it gets this object. The first read loads the bytes from disk; they
- * are kept, as the engine reads the file again at each switch back to its language. (Dropping
- * them after each read and reading again measured worse: the dropped copies wait for a full
- * garbage collection, which an idle worker does not run.)
+ * ownership at creation: it gets this object. Reads normally bypass it (`directReads`); should
+ * one come here, it loads the bytes from disk and keeps them, as the engine reads the file again
+ * at each switch back to its language.
  */
 function lazyBytes(dataPath: string, file: PackagedFile): object {
   const length = file.end - file.start;
@@ -115,7 +127,41 @@ function lazyBytes(dataPath: string, file: PackagedFile): object {
   return proxy;
 }
 
-function readFully(fd: number, into: Uint8Array, position: number): void {
+/** The part of the glue's file system used here. */
+interface EmscriptenFs {
+  lookupPath(path: string): { node: { stream_ops: Record<string, unknown> } };
+}
+
+/**
+ * The file at `path` reads its bytes from `file`'s range of the data file, into the engine's
+ * buffer (`buffer`: a view of the WASM memory). Its other operations stay the in-memory file
+ * system's (it is read-only to the engine).
+ */
+function directReads(fs: EmscriptenFs, path: string, dataPath: string, file: PackagedFile): void {
+  let node: { stream_ops: Record<string, unknown> };
+  try {
+    ({ node } = fs.lookupPath(path));
+  } catch {
+    return; // not there: the engine cannot read it either way
+  }
+  const length = file.end - file.start;
+  node.stream_ops = {
+    ...node.stream_ops,
+    read(_stream: unknown, buffer: Int8Array | Uint8Array, offset: number, want: number, position: number): number {
+      const size = Math.min(length - position, want);
+      if (size <= 0) return 0;
+      const fd = openSync(dataPath, 'r');
+      try {
+        readFully(fd, buffer.subarray(offset, offset + size), file.start + position);
+      } finally {
+        closeSync(fd);
+      }
+      return size;
+    },
+  };
+}
+
+function readFully(fd: number, into: Uint8Array | Int8Array, position: number): void {
   let done = 0;
   while (done < into.length) {
     const n = readSync(fd, into, done, into.length - done, position + done);
