@@ -97,6 +97,11 @@ interface Nginx {
    */
   newUpstreams(): string[];
   newCalls(): Array<{ method: string; upstream: string }>;
+  /**
+   * The upstreams of the next `count` calls logged since the last read (more if more came),
+   * waiting up to 5 s for their lines: nginx writes a call's line just after its reply has left.
+   */
+  upstreamsOf(count: number): Promise<string[]>;
   /** The first call of `method` logged since the last read, waiting up to 5 s for its line. */
   nextCall(method: string): Promise<{ method: string; upstream: string } | undefined>;
 }
@@ -174,7 +179,14 @@ async function startNginx(dir: string, a: Instance, b: Instance): Promise<Nginx>
     }
     return undefined;
   };
-  return { grpcPort, httpPort, child, newCalls, nextCall, newUpstreams: () => newCalls().map((c) => c.upstream) };
+  const upstreamsOf = async (count: number) => {
+    const seen: string[] = [];
+    for (const deadline = Date.now() + 5000; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      seen.push(...newCalls().map((c) => c.upstream));
+      if (seen.length >= count || Date.now() >= deadline) return seen;
+    }
+  };
+  return { grpcPort, httpPort, child, newCalls, nextCall, upstreamsOf, newUpstreams: () => newCalls().map((c) => c.upstream) };
 }
 
 /** The user prompt of a chat request: the last user message's text. */
@@ -246,7 +258,7 @@ describe('two instances behind nginx (deploy/nginx/nexy.conf)', { skip: missing.
     const result = await readStream(client.streamAudio(request({ sessionId, prompt: 'in Oslo' })));
     assert.equal(result.status.code, status.OK, result.status.details);
     assert.ok(kinds(result.messages).includes('audioChunk'));
-    const upstreams = nginx.newUpstreams();
+    const upstreams = await nginx.upstreamsOf(3);
     assert.equal(upstreams.length, 3, upstreams.join(' | '));
     const committedOn = byPort(upstreams[2]);
     assert.ok(committedOn, upstreams[2]);
@@ -289,7 +301,7 @@ describe('two instances behind nginx (deploy/nginx/nexy.conf)', { skip: missing.
       results.map((r) => r.status.code),
       results.map(() => status.OK),
     );
-    const served = nginx.newUpstreams().map((u) => byPort(u)?.name);
+    const served = (await nginx.upstreamsOf(6)).map((u) => byPort(u)?.name);
     assert.ok(served.includes('a') && served.includes('b'), served.join(','));
   });
 
@@ -320,7 +332,8 @@ describe('two instances behind nginx (deploy/nginx/nexy.conf)', { skip: missing.
     }
     t.diagnostic(`served by the survivor ${Date.now() - killedAt} ms after the kill (lease_ttl_ms ${LEASE_TTL_MS}), ${refusals.length} ABORTED before`);
     assert.equal(result?.status.code, status.OK, result?.status.details);
-    assert.equal(byPort(nginx.newUpstreams().at(-1)), survivor);
+    // Logged: the killed stream, each refusal, the answer.
+    assert.equal(byPort((await nginx.upstreamsOf(refusals.length + 2)).at(-1)), survivor);
     assert.equal(promptOf(survivor.fake, survivor.fake.requests.length - 1), 'are you there');
   });
 });
