@@ -1,6 +1,5 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { toAppError } from '../errors.js';
-import { fullGc } from '../malloc-trim.js';
 import { ChunkBatch } from './chunk-batch.js';
 import type { PcmChunk } from './chunker.js';
 import { EspeakTts, type EspeakCatalogue, type EspeakOptions } from './providers/espeak.js';
@@ -85,10 +84,6 @@ const ready = (async () => {
   // The conversion's code is optimised too before the first real sentence.
   const text = data.espeak.warmupText ?? 'Hello.';
   for (let i = 0; i < 3; i++) renderJob({ id: -1, kind: 'render', text, voice: tts.resolveVoice(text, {}), cancel: new Int32Array(1) }, () => undefined);
-  // Loading left garbage (the engine's glue source and its decoded WASM binary, the warm-up's
-  // blocks) that an idle worker would keep for good: collected once, before the first job, so that
-  // the main thread's trim (src/malloc-trim.ts) can give it back. A few ms, while not yet serving.
-  fullGc()();
 })();
 
 function post(message: SynthesisMessage, transfer: ArrayBuffer[] = []): void {
