@@ -140,6 +140,10 @@ interface Job {
   readonly rest: Array<string | PcmRest>;
   /** The part in the queue or on a worker: the queue knows it by this object. */
   part: SynthesisTask;
+  /** Piscina has counted `part` done (its worker is free again). */
+  partSettled: boolean;
+  /** The next part, once `part` ended, waiting for piscina to count `part` done. */
+  next: SynthesisTask | undefined;
   readonly out: Array<AudioPiece | Pcm>;
   /** A worker began its first part. */
   begun: boolean;
@@ -177,6 +181,9 @@ export class SynthesisPool {
   readonly #sizing: PoolSizing;
   /** Thread ids of the workers whose engine is loaded and warm (piscina says ready). */
   readonly #warm = new Set<number>();
+  /** Workers that told piscina they are ready (engine loaded and warm, or failed to load). */
+  readonly #ready = new Set<number>();
+  #onReady: (() => void) | undefined;
   /** Tasks a worker has begun and not yet ended (`start` seen, no `end` or `error`). */
   readonly #running = new Set<number>();
   #nextId = 1;
@@ -205,8 +212,15 @@ export class SynthesisPool {
     });
     // The idle workers started here take the start-up jobs, which wait in them for the engine.
     for (const thread of this.#piscina.threads) this.#warm.add(thread.threadId);
-    this.#piscina.on('workerCreate', (worker: { readonly id: number }) => this.#warm.add(worker.id));
-    this.#piscina.on('workerDestroy', (worker: { readonly id: number }) => this.#warm.delete(worker.id));
+    this.#piscina.on('workerCreate', (worker: { readonly id: number }) => {
+      this.#warm.add(worker.id);
+      this.#ready.add(worker.id);
+      this.#onReady?.();
+    });
+    this.#piscina.on('workerDestroy', (worker: { readonly id: number }) => {
+      this.#warm.delete(worker.id);
+      this.#ready.delete(worker.id);
+    });
     this.#piscina.on('message', (message: SynthesisMessage) => this.#onMessage(message));
     // A worker that fails with no job on it: the pool replaces it; nothing else to do.
     this.#piscina.on('error', (error: unknown) => options.logger?.error({ err: error }, 'speech worker failed'));
@@ -230,8 +244,29 @@ export class SynthesisPool {
   async start(): Promise<EspeakCatalogue> {
     if (this.#options.espeak.engine !== undefined && this.#options.espeak.engine !== 'wasm') await pinNativeLibrary();
     const warm = Math.max(1, this.#sizing.minThreads);
+    // The start-up jobs wait until the idle workers are ready: queued while they still load, they
+    // would make piscina start further workers at once, which an idle server then holds for
+    // idle_timeout_ms (~45 MB each with the WASM build).
+    await this.#workersReady(Math.min(this.#sizing.minThreads, this.#piscina.threads.length));
     const catalogues = await Promise.all(Array.from({ length: warm }, () => this.#run({ kind: 'catalogue', text: '', voice: '' })));
     return catalogues[0] as EspeakCatalogue;
+  }
+
+  /** Resolves once `count` workers have become ready, or a worker failed (its job reports why). */
+  #workersReady(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const failed = () => done();
+      const done = () => {
+        this.#onReady = undefined;
+        this.#piscina.off('error', failed);
+        resolve();
+      };
+      if (this.#ready.size >= count) return done();
+      this.#onReady = () => {
+        if (this.#ready.size >= count) done();
+      };
+      this.#piscina.on('error', failed);
+    });
   }
 
   /** Output chunks of the text, as each block is converted in a worker. */
@@ -255,7 +290,7 @@ export class SynthesisPool {
     this.#closed = true;
     for (const job of this.#jobs.values()) Atomics.store(job.cancel, 0, 1);
     const deadline = performance.now() + (this.#options.closeWaitMs ?? 0);
-    while ((this.#running.size > 0 || this.#piscina.threads.some((t) => !this.#warm.has(t.threadId))) && performance.now() < deadline) {
+    while ((this.#running.size > 0 || this.#piscina.threads.some((t) => !this.#ready.has(t.threadId))) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await this.#piscina.destroy();
@@ -276,7 +311,7 @@ export class SynthesisPool {
     const cancel = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const id = this.#nextId++;
     const first = this.#task(id, kind, parts[0] ?? text, voice, cancel);
-    const job: Job = { id, kind, voice, cancel, clock, rest: parts.slice(1), part: first, out: [], begun: false, done: false, error: undefined, threadId: undefined, wake: undefined };
+    const job: Job = { id, kind, voice, cancel, clock, rest: parts.slice(1), part: first, partSettled: false, next: undefined, out: [], begun: false, done: false, error: undefined, threadId: undefined, wake: undefined };
     this.#jobs.set(id, job);
     const wake = () => {
       const resume = job.wake;
@@ -321,9 +356,16 @@ export class SynthesisPool {
   /** Queues one part of a job. Its place: the job's arrival (`seq`) and its stream's deadline. */
   #runPart(job: Job, task: SynthesisTask): void {
     job.part = task;
+    job.partSettled = false;
     this.#schedules.set(task, { seq: job.id, clock: job.clock });
     this.#piscina.run(task).then(
-      () => undefined,
+      () => {
+        if (job.part !== task) return;
+        job.partSettled = true;
+        const next = job.next;
+        job.next = undefined;
+        if (next !== undefined && !job.done) this.#runPart(job, next);
+      },
       (error: unknown) => {
         // Settled already, or this part had ended and the next one is elsewhere.
         if (job.done || job.part !== task) return;
@@ -388,7 +430,11 @@ export class SynthesisPool {
       case 'end': {
         const next = message.stopped ? undefined : job.rest.shift();
         if (next === undefined) this.#finish(job);
-        else this.#runPart(job, this.#task(job.id, job.kind, next, job.voice, job.cancel));
+        // The worker's `end` and piscina's own "task done" travel on different ports: the next part
+        // is queued once both have come, so that piscina sees that worker free again rather than
+        // starting another worker for it (which an idle server would then keep for idle_timeout_ms).
+        else if (job.partSettled) this.#runPart(job, this.#task(job.id, job.kind, next, job.voice, job.cancel));
+        else job.next = this.#task(job.id, job.kind, next, job.voice, job.cancel);
         return;
       }
       case 'error':
