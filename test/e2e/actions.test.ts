@@ -25,9 +25,6 @@ function outline(messages: readonly StreamResponse[]): Array<string | { action: 
   });
 }
 
-// Needs speak-sentences to turn accepted tool calls into action TurnEvents (the lead integrates
-// the speak-sentences part; see the report). Remove `todo` once it does.
-
 describe('assistant actions end to end (fake OpenAI streaming tool calls)', () => {
   let fake: FakeOpenAi;
   let t: TestServer;
