@@ -90,3 +90,32 @@ export class IdleTrim {
     this.#timer = undefined;
   }
 }
+
+/**
+ * Once `ready` settles, trims whenever the service has been idle after turns
+ * (`server.idle_memory_trim_ms`; 0: never). Returns the stop, for the server's shutdown.
+ */
+export function startIdleTrim(
+  everyMs: number,
+  ready: Promise<unknown>,
+  service: { readonly activeTurns: number; readonly turnsStarted: number },
+): () => void {
+  if (everyMs <= 0) return () => undefined;
+  let idleTrim: IdleTrim | undefined;
+  let stopped = false;
+  void ready.then(async () => {
+    const mallocTrim = await loadMallocTrim();
+    if (mallocTrim === undefined || stopped) return;
+    const gc = fullGc();
+    const trim = () => {
+      gc();
+      return mallocTrim();
+    };
+    idleTrim = new IdleTrim({ everyMs, isIdle: () => service.activeTurns === 0, turnsStarted: () => service.turnsStarted, trim });
+    idleTrim.start();
+  }, () => undefined);
+  return () => {
+    stopped = true;
+    idleTrim?.stop();
+  };
+}

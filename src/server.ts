@@ -20,7 +20,7 @@ import { createTextProcessing } from './text-processing/text-processing.js';
 import type { UpdateFeed } from './update/update-feed.js';
 import { PACKAGE_ROOT as ROOT, PACKAGE_VERSION } from './package-root.js';
 import { createShutdown } from './shutdown.js';
-import { fullGc, IdleTrim, loadMallocTrim } from './malloc-trim.js';
+import { startIdleTrim } from './malloc-trim.js';
 import { WarmUp } from './warm-up.js';
 
 export interface StartOptions {
@@ -76,7 +76,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const startedAt = Date.now();
   // Run in reverse on the way out: the ports close first, the synthesis worker threads last.
   const cleanups: Array<() => Promise<void> | void> = [];
-
   try {
     // First: a bad prompt template, action schema or filter pattern is a config error (exit 2).
     const textProcessing = createTextProcessing(config.text_processing, { baseDir: ROOT, now: options.now ?? (() => new Date()) });
@@ -124,26 +123,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (warmSpeech) await speech.warm(welcome.default_text, AbortSignal.any([signal, AbortSignal.timeout(config.server.shutdown_grace_ms * 10)]));
     }, () => grpc.setServing());
     // Once warm, the C heap's free memory goes back to the system, and again after each busy spell.
-    const trimEveryMs = config.server.idle_memory_trim_ms;
-    if (trimEveryMs > 0) {
-      let idleTrim: IdleTrim | undefined;
-      let closed = false;
-      void ready.then(async () => {
-        const mallocTrim = await loadMallocTrim();
-        if (mallocTrim === undefined || closed) return;
-        const gc = fullGc();
-        const trim = () => {
-          gc();
-          return mallocTrim();
-        };
-        idleTrim = new IdleTrim({ everyMs: trimEveryMs, isIdle: () => service.activeTurns === 0, turnsStarted: () => service.turnsStarted, trim });
-        idleTrim.start();
-      }, () => undefined);
-      cleanups.push(() => {
-        closed = true;
-        idleTrim?.stop();
-      });
-    }
+    cleanups.push(startIdleTrim(config.server.idle_memory_trim_ms, ready, service));
 
     const shutdown = createShutdown({
       logger,
