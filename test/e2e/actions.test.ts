@@ -2,8 +2,9 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { RequestPhase, type StreamRequest, type StreamResponse } from '../../src/gen/streaming.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
-import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
+import type { FakeOpenAi } from '../fakes/openai-server.js';
+import { startOpenAiBackedServer } from '../support/openai-backed-server.js';
+import { HARDWARE_ID, kinds, readStream, type TestServer } from '../support/harness.js';
 
 function commit(fields: Partial<StreamRequest>): StreamRequest {
   return { prompt: 'open safari', hardwareId: HARDWARE_ID, sessionId: '', phase: RequestPhase.REQUEST_PHASE_COMMIT, chunkSeq: 0, ...fields };
@@ -28,22 +29,11 @@ function outline(messages: readonly StreamResponse[]): Array<string | { action: 
 describe('assistant actions end to end (fake OpenAI streaming tool calls)', () => {
   let fake: FakeOpenAi;
   let t: TestServer;
+  let close: () => Promise<void>;
   before(async () => {
-    fake = await startFakeOpenAi();
-    t = await startTestServer(
-      testConfig({
-        text_processing: {
-          provider: 'openai',
-          openai: { base_url: fake.url, api_key: 'sk-test', model: 'test-model' },
-          actions: { enabled: true },
-        },
-      }),
-    );
+    ({ fake, t, close } = await startOpenAiBackedServer({ actions: { enabled: true } }));
   });
-  after(async () => {
-    await t.close();
-    await fake.close();
-  });
+  after(() => close());
 
   test('the allowlist is offered to the model as native tools, and the prompt says it may use them', async () => {
     fake.script({ reply: 'Sure.' });

@@ -2,9 +2,10 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import { Metadata, status } from '@grpc/grpc-js';
 import { RequestPhase, type StreamRequest } from '../../src/gen/streaming.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+import type { FakeOpenAi } from '../fakes/openai-server.js';
+import { startOpenAiBackedServer } from '../support/openai-backed-server.js';
 import { makeWebp } from '../support/images.js';
-import { HARDWARE_ID, kinds, readStream, startTestServer, testConfig, type TestServer } from '../support/harness.js';
+import { HARDWARE_ID, kinds, readStream, type TestServer } from '../support/harness.js';
 
 function commit(fields: Partial<StreamRequest>): StreamRequest {
   return { prompt: 'hello', hardwareId: HARDWARE_ID, sessionId: '', phase: RequestPhase.REQUEST_PHASE_COMMIT, chunkSeq: 0, ...fields };
@@ -13,22 +14,11 @@ function commit(fields: Partial<StreamRequest>): StreamRequest {
 describe('the openai provider end to end (local fake of the Chat Completions API)', () => {
   let fake: FakeOpenAi;
   let t: TestServer;
+  let close: () => Promise<void>;
   before(async () => {
-    fake = await startFakeOpenAi();
-    t = await startTestServer(
-      testConfig({
-        text_processing: {
-          provider: 'auto',
-          prompts: { assistant_name: 'the test assistant' },
-          openai: { base_url: fake.url, api_key: 'sk-test', model: 'test-model' },
-        },
-      }),
-    );
+    ({ fake, t, close } = await startOpenAiBackedServer({ provider: 'auto', prompts: { assistant_name: 'the test assistant' } }));
   });
-  after(async () => {
-    await t.close();
-    await fake.close();
-  });
+  after(() => close());
 
   test('auto picks openai when a base URL is set; the reply is spoken and completed', async () => {
     fake.script({ reply: 'Paris is sunny. Take sunglasses.' });
