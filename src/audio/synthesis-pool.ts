@@ -183,7 +183,8 @@ export class SynthesisPool {
   readonly #warm = new Set<number>();
   /** Workers that told piscina they are ready (engine loaded and warm, or failed to load). */
   readonly #ready = new Set<number>();
-  #onReady: (() => void) | undefined;
+  /** Called whenever a worker becomes ready (start-up waits). */
+  readonly #readyWaiters = new Set<() => void>();
   /** Tasks a worker has begun and not yet ended (`start` seen, no `end` or `error`). */
   readonly #running = new Set<number>();
   #nextId = 1;
@@ -215,7 +216,7 @@ export class SynthesisPool {
     this.#piscina.on('workerCreate', (worker: { readonly id: number }) => {
       this.#warm.add(worker.id);
       this.#ready.add(worker.id);
-      this.#onReady?.();
+      for (const waiter of [...this.#readyWaiters]) waiter();
     });
     this.#piscina.on('workerDestroy', (worker: { readonly id: number }) => {
       this.#warm.delete(worker.id);
@@ -255,17 +256,17 @@ export class SynthesisPool {
   /** Resolves once `count` workers have become ready, or a worker failed (its job reports why). */
   #workersReady(count: number): Promise<void> {
     return new Promise((resolve) => {
-      const failed = () => done();
-      const done = () => {
-        this.#onReady = undefined;
-        this.#piscina.off('error', failed);
-        resolve();
-      };
-      if (this.#ready.size >= count) return done();
-      this.#onReady = () => {
+      const check = () => {
         if (this.#ready.size >= count) done();
       };
-      this.#piscina.on('error', failed);
+      const done = () => {
+        this.#readyWaiters.delete(check);
+        this.#piscina.off('error', done);
+        resolve();
+      };
+      this.#readyWaiters.add(check);
+      this.#piscina.on('error', done);
+      check();
     });
   }
 
@@ -364,7 +365,8 @@ export class SynthesisPool {
         job.partSettled = true;
         const next = job.next;
         job.next = undefined;
-        if (next !== undefined && !job.done) this.#runPart(job, next);
+        // Not when its reader has left meanwhile: an abandoned job queues no later part.
+        if (next !== undefined && !job.done && this.#jobs.get(job.id) === job) this.#runPart(job, next);
       },
       (error: unknown) => {
         // Settled already, or this part had ended and the next one is elsewhere.
