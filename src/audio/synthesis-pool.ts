@@ -179,9 +179,10 @@ export class SynthesisPool {
   readonly #nativeLock = NativeLock.processBuffer();
   readonly #piscina: Piscina;
   readonly #sizing: PoolSizing;
-  /** Thread ids of the workers whose engine is loaded and warm (piscina says ready). */
-  readonly #warm = new Set<number>();
-  /** Workers that told piscina they are ready (engine loaded and warm, or failed to load). */
+  /**
+   * Thread ids of the workers piscina reports ready (`workerCreate`: engine loaded and warm, or
+   * failed to load): the only ones the balancer gives jobs, and the ones `close()` may stop.
+   */
   readonly #ready = new Set<number>();
   /** Called whenever a worker becomes ready (start-up waits). */
   readonly #readyWaiters = new Set<() => void>();
@@ -203,7 +204,7 @@ export class SynthesisPool {
       idleTimeout: this.#sizing.idleTimeout,
       resourceLimits: this.#sizing.resourceLimits,
       concurrentTasksPerWorker: 1,
-      loadBalancer: warmWorkerBalancer(this.#warm),
+      loadBalancer: warmWorkerBalancer(this.#ready),
       // Workers wait on their event loop between jobs (not in Atomics.wait): nothing blocks them.
       atomics: 'disabled',
       taskQueue: this.#queue,
@@ -211,15 +212,12 @@ export class SynthesisPool {
       execArgv: worker.execArgv,
       recordTiming: false,
     });
-    // The idle workers started here take the start-up jobs, which wait in them for the engine.
-    for (const thread of this.#piscina.threads) this.#warm.add(thread.threadId);
+    // Jobs come after start(), which waits for the idle workers started here to be ready.
     this.#piscina.on('workerCreate', (worker: { readonly id: number }) => {
-      this.#warm.add(worker.id);
       this.#ready.add(worker.id);
       for (const waiter of [...this.#readyWaiters]) waiter();
     });
     this.#piscina.on('workerDestroy', (worker: { readonly id: number }) => {
-      this.#warm.delete(worker.id);
       this.#ready.delete(worker.id);
     });
     this.#piscina.on('message', (message: SynthesisMessage) => this.#onMessage(message));
