@@ -219,20 +219,6 @@ describe('SynthesisPool on demand (WASM eSpeak): one warm worker while idle, mor
     }
   });
 
-  it('jobs of several parts spoken one after another keep the one warm worker (each part, and each job, goes on once piscina counts that worker free)', async () => {
-    // A long idle timeout: a worker started by mistake would still be there at the end.
-    const pool = new SynthesisPool({ ...options(1), idleTimeoutMs: 60_000, clauseMinChars: 20, sliceSec: 0.5 });
-    try {
-      await pool.start();
-      for (let i = 0; i < 5; i++) {
-        assert.ok((await all(pool.speak(CLAUSES.join(' '), 'en-us', never))).length > 0);
-        assert.equal(pool.threads.length, 1, `after job ${i + 1}`);
-      }
-    } finally {
-      await pool.close();
-    }
-  });
-
   it('a job that reaches a pool with no worker left waits for one to load, and completes', async () => {
     const pool = new SynthesisPool(options(0));
     try {

@@ -142,8 +142,8 @@ interface Job {
   part: SynthesisTask;
   /** Piscina has counted `part` done (its worker is free again). */
   partSettled: boolean;
-  /** What follows `part` (the next part, or the job's end), once `part` ended, waiting for piscina to count it done. */
-  afterPart: (() => void) | undefined;
+  /** The next part, once `part` ended, waiting for piscina to count `part` done. */
+  next: SynthesisTask | undefined;
   readonly out: Array<AudioPiece | Pcm>;
   /** A worker began its first part. */
   begun: boolean;
@@ -310,7 +310,7 @@ export class SynthesisPool {
     const cancel = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const id = this.#nextId++;
     const first = this.#task(id, kind, parts[0] ?? text, voice, cancel);
-    const job: Job = { id, kind, voice, cancel, clock, rest: parts.slice(1), part: first, partSettled: false, afterPart: undefined, out: [], begun: false, done: false, error: undefined, threadId: undefined, wake: undefined };
+    const job: Job = { id, kind, voice, cancel, clock, rest: parts.slice(1), part: first, partSettled: false, next: undefined, out: [], begun: false, done: false, error: undefined, threadId: undefined, wake: undefined };
     this.#jobs.set(id, job);
     const wake = () => {
       const resume = job.wake;
@@ -361,9 +361,10 @@ export class SynthesisPool {
       () => {
         if (job.part !== task) return;
         job.partSettled = true;
-        const after = job.afterPart;
-        job.afterPart = undefined;
-        after?.();
+        const next = job.next;
+        job.next = undefined;
+        // Not when its reader has left meanwhile: an abandoned job queues no later part.
+        if (next !== undefined && !job.done && this.#jobs.get(job.id) === job) this.#runPart(job, next);
       },
       (error: unknown) => {
         // Settled already, or this part had ended and the next one is elsewhere.
@@ -428,19 +429,12 @@ export class SynthesisPool {
         return;
       case 'end': {
         const next = message.stopped ? undefined : job.rest.shift();
-        // The worker's `end` and piscina's own "task done" travel on different ports: the job goes
-        // on (its next part queued, or its reader told it ended, who may then queue the stream's
-        // next job) once both have come, so that piscina sees that worker free again rather than
+        if (next === undefined) this.#finish(job);
+        // The worker's `end` and piscina's own "task done" travel on different ports: the next part
+        // is queued once both have come, so that piscina sees that worker free again rather than
         // starting another worker for it (which an idle server would then keep for idle_timeout_ms).
-        const after =
-          next === undefined
-            ? () => this.#finish(job)
-            : () => {
-                // Not when its reader has left meanwhile: an abandoned job queues no later part.
-                if (!job.done && this.#jobs.get(job.id) === job) this.#runPart(job, this.#task(job.id, job.kind, next, job.voice, job.cancel));
-              };
-        if (job.partSettled) after();
-        else job.afterPart = after;
+        else if (job.partSettled) this.#runPart(job, this.#task(job.id, job.kind, next, job.voice, job.cancel));
+        else job.next = this.#task(job.id, job.kind, next, job.voice, job.cancel);
         return;
       }
       case 'error':
